@@ -90,6 +90,8 @@ export interface ResourceDef {
    */
   storageResource?: { group: string; plural: string };
 
+  /** Name rule (returns error messages); default DNS-1123 subdomain. */
+  nameFn?(name: string): string[];
   /** Fills defaults in place, as upstream's SetDefaults_*. Runs after decode, before validate. */
   defaults?(obj: KObject): void;
   /** Returns field errors (empty = valid). Includes immutability checks on update. */
@@ -101,6 +103,12 @@ export interface ResourceDef {
    */
   prepareForCreate?(obj: KObject): void;
   prepareForUpdate?(obj: KObject, old: KObject): void;
+
+  /**
+   * Kinds with a status subresource have status reset on create (the client cannot
+   * set it) unless this is true (Nodes: the kubelet registers with its status).
+   */
+  keepStatusOnCreate?: boolean;
 
   /** Does a spec change bump metadata.generation? Default: true when the kind has a spec. */
   tracksGeneration?: boolean;

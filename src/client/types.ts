@@ -37,13 +37,14 @@ export interface WatchOpts {
 
 export interface WriteOpts {
   dryRun?: boolean;
+  /** update only: "status" (same as updateStatus) or "finalize" (namespaces). */
+  subresource?: string;
   fieldManager?: string;
   /** "Strict" | "Warn" | "Ignore" */
   fieldValidation?: string;
 }
 
 export interface PatchOpts extends WriteOpts {
-  subresource?: string;
   /** Server-side apply: take ownership of conflicting fields. */
   force?: boolean;
 }

@@ -1,0 +1,146 @@
+// The `tug` command line: one program for the control plane (`tug server`), a node
+// (`tug agent`), both at once (`tug up`), and tools (`tug kubeconfig`, `tug token`,
+// `tug image`), in the shape of k3s's single binary (https://docs.k3s.io/cli).
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { flagHelp, parseFlags, parseListen, UsageError, type FlagSpec } from "./flags.js";
+
+interface Command {
+  name: string;
+  summary: string;
+  flags: FlagSpec[];
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
+}
+
+const dataDirFlag: FlagSpec = { name: "data-dir", type: "string", default: "/var/lib/tugboat", help: "where state, certificates and the kubeconfig live" };
+const listenFlag: FlagSpec = { name: "listen", type: "string", default: "127.0.0.1:6443", help: "API server address HOST:PORT" };
+
+/** Runs until SIGINT/SIGTERM, then stops everything in order. */
+function signalController(): AbortController {
+  const ac = new AbortController();
+  const stop = () => {
+    if (ac.signal.aborted) process.exit(130);
+    ac.abort();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  return ac;
+}
+
+const commands: Command[] = [
+  {
+    name: "server",
+    summary: "run the control plane: API server, store, controllers",
+    flags: [
+      dataDirFlag,
+      listenFlag,
+      { name: "store", type: "string", help: "store URL (sqlite:///path or etcd://host:port); default sqlite in the data dir" },
+      { name: "leader-elect", type: "boolean", default: true, help: "elect a leader among servers sharing a store before running controllers" },
+      { name: "controllers", type: "string", default: "*", help: "controllers to run: '*' all, 'name' enable, '-name' disable (comma separated)" },
+    ],
+    async run(v) {
+      const { startServer } = await import("./server.js");
+      const { host, port } = parseListen(String(v.listen));
+      const ac = signalController();
+      const t0 = performance.now();
+      const s = await startServer(
+        {
+          dataDir: String(v["data-dir"]),
+          host,
+          port,
+          storeURL: v.store as string | undefined,
+          leaderElect: v["leader-elect"] !== false,
+          controllers: String(v.controllers).split(","),
+        },
+        ac.signal,
+      );
+      console.error(`tug server listening on ${s.url} (ready in ${Math.round(performance.now() - t0)} ms)`);
+      console.error(`kubeconfig: ${s.kubeconfigPath}    try: kubectl --kubeconfig ${s.kubeconfigPath} get nodes`);
+      await s.done;
+      return 0;
+    },
+  },
+  {
+    name: "kubeconfig",
+    summary: "print the admin kubeconfig of a data dir",
+    flags: [dataDirFlag],
+    async run(v) {
+      process.stdout.write(readFileSync(join(String(v["data-dir"]), "kubeconfig.yaml"), "utf8"));
+      return 0;
+    },
+  },
+  {
+    name: "token",
+    summary: "print the join token agents use to register with this server",
+    flags: [dataDirFlag],
+    async run(v) {
+      process.stdout.write(readFileSync(join(String(v["data-dir"]), "pki", "token"), "utf8").trim() + "\n");
+      return 0;
+    },
+  },
+  {
+    name: "version",
+    summary: "print the Tugboat and Kubernetes API versions",
+    flags: [],
+    async run() {
+      const { versionInfo } = await import("../apiserver/server.js");
+      const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8"));
+      console.log(`tugboat ${pkg.version} (Kubernetes API ${(versionInfo() as { gitVersion: string }).gitVersion})`);
+      return 0;
+    },
+  },
+];
+
+export function usage(): string {
+  const lines = [
+    "tug: a small Kubernetes-compatible container orchestrator",
+    "",
+    "Usage: tug COMMAND [flags]",
+    "",
+    "Commands:",
+    ...commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`),
+    "",
+    "Run 'tug COMMAND --help' for a command's flags.",
+  ];
+  return lines.join("\n");
+}
+
+export function registerCommand(c: Command): void {
+  commands.push(c);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return 0;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (!cmd) {
+    console.error(`unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(`Usage: tug ${cmd.name} [flags]\n\n${cmd.summary}\n\nFlags:\n${flagHelp(cmd.flags)}`);
+    return 0;
+  }
+  try {
+    const { values, positionals } = parseFlags(rest, cmd.flags);
+    return await cmd.run(values, positionals);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`tug ${cmd.name}: ${e.message}\n\nFlags:\n${flagHelp(cmd.flags)}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err?.stack ?? String(err));
+    process.exit(1);
+  },
+);
