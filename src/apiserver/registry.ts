@@ -346,6 +346,8 @@ export class Registry {
     if (om.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = om.deletionGracePeriodSeconds;
     else delete m.deletionGracePeriodSeconds;
     if (om.generation !== undefined) m.generation = om.generation;
+    // Unconditional updates validate as if they named the live version.
+    m.resourceVersion = om.resourceVersion;
     // Apply computed the new ownership already; other writes start from the live record.
     m.managedFields = operation === "Apply" ? incoming.metadata.managedFields : om.managedFields;
     if (om.deletionTimestamp) {

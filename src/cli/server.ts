@@ -73,6 +73,8 @@ export async function startServer(opts: ServerOptions, signal: AbortSignal, extr
     ...controllerRunnables({ client, informers, log }, registry.catalogue.defs, opts.controllers),
     ...extra(base),
   );
+  // Informers live as long as the process, not as long as one leadership term.
+  informers.start(signal);
   const done = (async () => {
     try {
       await supervisor.start(signal);
