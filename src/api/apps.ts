@@ -10,6 +10,7 @@ import type { KObject } from "../apimachinery/types.js";
 import { labelSelectorString, labelSelectorToString, selectorFromLabelSelector, type LabelSelectorMatcher } from "../apimachinery/labels.js";
 import { ageColumn, ageSince, column, formatLabels, list, obj } from "./table.js";
 import type { ResourceDef, TableSpec, ValidationContext } from "./types.js";
+import { defaultPodTemplateSpec, validatePodTemplateSpec } from "./core-podspec.js";
 import {
   asInt,
   asObject,
@@ -28,53 +29,19 @@ import {
 } from "./validation.js";
 
 // ---------------------------------------------------------------------------------------
-// Pod template hooks. The core group owns PodSpec defaulting and validation; it registers
-// them here so every workload template gets exactly what a bare Pod gets.
-
-export const podTemplateHooks: {
-  /** SetDefaults_PodSpec & friends, applied in place to template.spec. */
-  defaultPodSpec?: (spec: Record<string, any>) => void;
-  /** ValidatePodTemplateSpec's spec part: causes under `${path}` (= "...template.spec"). */
-  validatePodSpec?: (spec: unknown, path: string) => StatusCause[];
-} = {};
+// Pod templates: defaulted and validated exactly as a bare Pod's spec (core-podspec.ts).
 
 /** Applies pod defaults to a PodTemplateSpec (no-op for malformed templates). */
-export function defaultPodTemplate(template: unknown): void {
-  if (!isPlainObject(template) || !isPlainObject(template.spec)) return;
-  podTemplateHooks.defaultPodSpec?.(template.spec);
-}
+export const defaultPodTemplate = defaultPodTemplateSpec;
+
+/** ValidatePodTemplateSpec: template labels/annotations plus the pod spec. */
+export const validatePodTemplate = validatePodTemplateSpec;
 
 /** Integer ≥ 0 or absent; wrong JSON type → a cause naming the field. */
 export function nonNegativeInt(v: unknown, path: string, errs: StatusCause[]): number | undefined {
   const n = asInt(v, path, errs);
   if (n !== undefined && n < 0) errs.push(fieldError.invalid(path, n, IS_NEGATIVE_ERROR_MSG));
   return n;
-}
-
-/** ValidatePodTemplateSpec: metadata labels/annotations, then the spec via the core hook. */
-export function validatePodTemplate(template: unknown, path: string): StatusCause[] {
-  if (template === undefined || template === null) return [fieldError.required(path)];
-  const errs: StatusCause[] = [];
-  const t = asObject(template, path, errs);
-  if (!t) return errs;
-  const meta = asObject(t.metadata, `${path}.metadata`, errs) ?? {};
-  errs.push(...validateLabels(meta.labels, `${path}.metadata.labels`));
-  errs.push(...validateAnnotations(meta.annotations, `${path}.metadata.annotations`));
-  const specPath = `${path}.spec`;
-  if (t.spec === undefined || t.spec === null) return [...errs, fieldError.required(`${specPath}.containers`)];
-  const spec = asObject(t.spec, specPath, errs);
-  if (!spec) return errs;
-  if (podTemplateHooks.validatePodSpec) {
-    errs.push(...podTemplateHooks.validatePodSpec(spec, specPath));
-  } else {
-    // Minimal stand-in until the core hook is registered: containers must exist.
-    const cs = spec.containers;
-    if (!Array.isArray(cs) || cs.length === 0) {
-      if (cs !== undefined && cs !== null && !Array.isArray(cs)) errs.push(fieldError.typeInvalid(`${specPath}.containers`, cs, "must be of type array"));
-      else errs.push(fieldError.required(`${specPath}.containers`));
-    }
-  }
-  return errs;
 }
 
 /** Template labels as a map (malformed → {}), for selector matching. */

@@ -3,6 +3,7 @@
 // `tug image`), in the shape of k3s's single binary (https://docs.k3s.io/cli).
 
 import { readFileSync } from "node:fs";
+import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import { flagHelp, parseFlags, parseListen, UsageError, type FlagSpec } from "./flags.js";
 
@@ -19,6 +20,8 @@ const listenFlag: FlagSpec = { name: "listen", type: "string", default: "127.0.0
 /** Runs until SIGINT/SIGTERM, then stops everything in order. */
 function signalController(): AbortController {
   const ac = new AbortController();
+  // Every runnable and informer listens on the one process-wide signal.
+  setMaxListeners(0, ac.signal);
   const stop = () => {
     if (ac.signal.aborted) process.exit(130);
     ac.abort();
