@@ -21,8 +21,6 @@ import {
   jsonEqual,
   regexError,
   validateLabelSelector,
-  validateLabels,
-  validateAnnotations,
   validateObjectMeta,
   validateObjectMetaUpdate,
   IS_NEGATIVE_ERROR_MSG,

@@ -7,7 +7,7 @@
 
 import { fieldError, type StatusCause } from "../apimachinery/errors.js";
 import { deepCopy, type KObject } from "../apimachinery/types.js";
-import { ageColumn, ageSince, column, obj } from "./table.js";
+import { ageSince, column, obj } from "./table.js";
 import type { ResourceDef, TableSpec, ValidationContext } from "./types.js";
 import { asObject, asString, immutableField, invalidEach, isQualifiedName, validateObjectMeta, validateObjectMetaUpdate } from "./validation.js";
 

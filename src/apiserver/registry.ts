@@ -30,6 +30,7 @@ import { checkBody, type FieldValidation } from "./fieldvalidation.js";
 import { trackManagedFields, applyPatch, type PatchKind } from "./patching.js";
 import { Selection } from "./selection.js";
 import { Gone } from "../apimachinery/errors.js";
+import { defaultTolerationSecondsAdmission, priorityAdmission, serviceAccountAdmission } from "./podadmission.js";
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -61,6 +62,8 @@ export interface WriteResult {
 export interface RegistryOptions {
   /** Time source for timestamps (tests inject a fixed clock). */
   now?: () => Date;
+  /** tolerationSeconds given to pods for not-ready/unreachable nodes (default 30). */
+  defaultTolerationSeconds?: number;
 }
 
 const nameChars = "bcdfghjklmnpqrstvwxz2456789";
@@ -104,6 +107,19 @@ export class Registry {
         namespaceLifecycle(async (name) => {
           const kv = await store.get(this.objects.key(nsDef, undefined, name));
           return kv ? this.objects.decode(nsDef, kv) : undefined;
+        }),
+      );
+    }
+    this.admission.push(serviceAccountAdmission(), defaultTolerationSecondsAdmission(opts.defaultTolerationSeconds));
+    const pcDef = catalogue.lookup("scheduling.k8s.io", "v1", "priorityclasses");
+    if (pcDef) {
+      this.admission.push(
+        priorityAdmission({
+          get: async (name) => {
+            const kv = await store.get(this.objects.key(pcDef, undefined, name));
+            return kv ? this.objects.decode(pcDef, kv) : undefined;
+          },
+          globalDefault: async () => (await this.list(pcDef, undefined)).items.find((p) => p.globalDefault === true),
         }),
       );
     }

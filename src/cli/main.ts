@@ -22,6 +22,8 @@ function signalController(): AbortController {
   const ac = new AbortController();
   // Every runnable and informer listens on the one process-wide signal.
   setMaxListeners(0, ac.signal);
+  // …and the supervisor's and informers' derived signals.
+  setMaxListeners(0);
   const stop = () => {
     if (ac.signal.aborted) process.exit(130);
     ac.abort();
@@ -61,6 +63,67 @@ const commands: Command[] = [
       console.error(`tug server listening on ${s.url} (ready in ${Math.round(performance.now() - t0)} ms)`);
       console.error(`kubeconfig: ${s.kubeconfigPath}    try: kubectl --kubeconfig ${s.kubeconfigPath} get nodes`);
       await s.done;
+      return 0;
+    },
+  },
+  {
+    name: "up",
+    summary: "run a whole cluster in one process: server plus nodes (--hollow-nodes N for simulated nodes)",
+    flags: [
+      dataDirFlag,
+      listenFlag,
+      { name: "hollow-nodes", type: "string", help: "run N hollow (simulated) nodes instead of the containerd agent" },
+      { name: "hollow-cpu", type: "string", default: "4", help: "cpu capacity of each hollow node" },
+      { name: "hollow-memory", type: "string", default: "16Gi", help: "memory capacity of each hollow node" },
+      { name: "hollow-pods", type: "string", default: "110", help: "pod capacity of each hollow node" },
+    ],
+    async run(v) {
+      const { startServer } = await import("./server.js");
+      const { hollowAgent, nodeClient } = await import("./up.js");
+      const { host, port } = parseListen(String(v.listen));
+      const hollow = v["hollow-nodes"] === undefined ? undefined : Number(v["hollow-nodes"]);
+      if (hollow === undefined) {
+        throw new UsageError("the containerd node agent is not available yet: run with --hollow-nodes N for simulated nodes");
+      }
+      if (!Number.isInteger(hollow) || hollow < 0) throw new UsageError(`--hollow-nodes must be a non-negative integer, got ${String(v["hollow-nodes"])}`);
+      const ac = signalController();
+      const s = await startServer({ dataDir: String(v["data-dir"]), host, port }, ac.signal, (base) => [
+        hollowAgent(nodeClient(base.kubeconfigPath), {
+          count: hollow,
+          capacity: { cpu: String(v["hollow-cpu"]), memory: String(v["hollow-memory"]), pods: String(v["hollow-pods"]) },
+        }),
+      ]);
+      console.error(`tug up: server ${s.url} with ${hollow} hollow nodes`);
+      console.error(`export KUBECONFIG=${s.kubeconfigPath}; kubectl get nodes`);
+      await s.done;
+      return 0;
+    },
+  },
+  {
+    name: "agent",
+    summary: "run a node that joins a server (--hollow N for simulated nodes)",
+    flags: [
+      { name: "kubeconfig", type: "string", help: "kubeconfig to reach the server (default: --server/--token/--ca-file)" },
+      { name: "server", type: "string", help: "API server URL, e.g. https://127.0.0.1:6443" },
+      { name: "token", type: "string", help: "join token (tug token on the server)" },
+      { name: "ca-file", type: "string", help: "the cluster CA certificate (DATA/pki/ca.crt on the server)" },
+      { name: "hollow", type: "string", help: "run N hollow (simulated) nodes" },
+      { name: "name-prefix", type: "string", default: "hollow-node-", help: "hollow node name prefix" },
+    ],
+    async run(v) {
+      const { hollowAgent, nodeClient } = await import("./up.js");
+      const { createHttpClient } = await import("../client/http.js");
+      if (v.hollow === undefined) throw new UsageError("the containerd node agent is not available yet: use --hollow N");
+      const n = Number(v.hollow);
+      if (!Number.isInteger(n) || n < 0) throw new UsageError(`--hollow must be a non-negative integer, got ${String(v.hollow)}`);
+      let client;
+      if (v.kubeconfig) client = nodeClient(String(v.kubeconfig));
+      else {
+        if (!v.server || !v.token || !v["ca-file"]) throw new UsageError("give --kubeconfig, or --server, --token and --ca-file");
+        client = createHttpClient({ server: String(v.server), token: String(v.token), ca: readFileSync(String(v["ca-file"]), "utf8") });
+      }
+      const ac = signalController();
+      await hollowAgent(client, { count: n, namePrefix: String(v["name-prefix"]) }).start(ac.signal);
       return 0;
     },
   },
