@@ -241,3 +241,35 @@ test("watch from a compacted revision ends with 410", async () => {
     await api.close();
   }
 });
+
+test("services get unique ClusterIPs and NodePorts, released on delete", async () => {
+  const api = await startTestApi();
+  try {
+    const reg = api.registry;
+    const def = reg.def("v1/services");
+    const svc = (name: string, spec: Record<string, unknown> = {}): KObject => ({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name, namespace: "default" },
+      spec: { selector: { app: name }, ports: [{ port: 80 }], ...spec },
+    });
+    const a = (await reg.create(def, "default", svc("a"))).object;
+    const b = (await reg.create(def, "default", svc("b", { type: "NodePort" }))).object;
+    assert.match(a.spec.clusterIP, /^10\.43\.\d+\.\d+$/);
+    assert.notEqual(a.spec.clusterIP, b.spec.clusterIP);
+    assert.deepEqual(a.spec.clusterIPs, [a.spec.clusterIP]);
+    assert.ok(b.spec.ports[0].nodePort >= 30000 && b.spec.ports[0].nodePort <= 32767);
+    await assert.rejects(reg.create(def, "default", svc("c", { clusterIP: a.spec.clusterIP })), (e: any) => e instanceof Invalid && /already allocated/.test(e.message));
+    await assert.rejects(reg.create(def, "default", svc("d", { type: "NodePort", ports: [{ port: 80, nodePort: b.spec.ports[0].nodePort }] })), Invalid);
+    const headless = (await reg.create(def, "default", svc("h", { clusterIP: "None" }))).object;
+    assert.equal(headless.spec.clusterIP, "None");
+    // An update keeps the allocation.
+    const upd = (await reg.patch(def, "default", "a", "merge", { metadata: { labels: { x: "y" } } })).object;
+    assert.equal(upd.spec.clusterIP, a.spec.clusterIP);
+    await deleteObject(reg, def, "default", "a");
+    const again = (await reg.create(def, "default", svc("c", { clusterIP: a.spec.clusterIP }))).object;
+    assert.equal(again.spec.clusterIP, a.spec.clusterIP);
+  } finally {
+    await api.close();
+  }
+});

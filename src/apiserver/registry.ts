@@ -30,6 +30,7 @@ import { checkBody, type FieldValidation } from "./fieldvalidation.js";
 import { trackManagedFields, applyPatch, type PatchKind } from "./patching.js";
 import { Selection } from "./selection.js";
 import { Gone } from "../apimachinery/errors.js";
+import { serviceAllocation, type ServiceRanges } from "./serviceallocation.js";
 import { defaultTolerationSecondsAdmission, priorityAdmission, serviceAccountAdmission } from "./podadmission.js";
 
 export interface WriteOptions {
@@ -64,6 +65,8 @@ export interface RegistryOptions {
   now?: () => Date;
   /** tolerationSeconds given to pods for not-ready/unreachable nodes (default 30). */
   defaultTolerationSeconds?: number;
+  /** Service ClusterIP and NodePort ranges. */
+  serviceRanges?: ServiceRanges;
 }
 
 const nameChars = "bcdfghjklmnpqrstvwxz2456789";
@@ -110,7 +113,11 @@ export class Registry {
         }),
       );
     }
-    this.admission.push(serviceAccountAdmission(), defaultTolerationSecondsAdmission(opts.defaultTolerationSeconds));
+    this.admission.push(
+      serviceAccountAdmission(),
+      defaultTolerationSecondsAdmission(opts.defaultTolerationSeconds),
+      serviceAllocation(store, opts.serviceRanges),
+    );
     const pcDef = catalogue.lookup("scheduling.k8s.io", "v1", "priorityclasses");
     if (pcDef) {
       this.admission.push(
@@ -380,7 +387,12 @@ export class Registry {
     }
     const req = this.admissionRequest("update", def, obj, old, opts);
     await this.admit(req);
-    this.validate(def, obj, "update", old, opts.subresource);
+    try {
+      this.validate(def, obj, "update", old, opts.subresource);
+    } catch (e) {
+      await this.release(req);
+      throw e;
+    }
     if (operation === "Update") {
       m.managedFields = trackManagedFields(def, old, obj, opts.fieldManager, "Update", opts.subresource, this.now());
     }

@@ -56,7 +56,7 @@ export async function startServer(opts: ServerOptions, signal: AbortSignal, extr
   const store = await openStore(opts.storeURL ?? join(opts.dataDir, "state.db"));
   const registry = new Registry(store, builtinCatalogue());
   const url = serverURL(opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host, opts.port);
-  const [pki] = await Promise.all([ensurePKI(opts.dataDir, { hosts: defaultHosts(opts.host), server: url }), bootstrapCluster(registry)]);
+  const [pki] = await Promise.all([ensurePKI(opts.dataDir, { hosts: defaultHosts(opts.host), server: url }), bootstrapCluster(registry, { apiServer: { host: opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host, port: opts.port } })]);
   const tokens = new TokenTable([[pki.token, { name: "system:bootstrap:tugboat", groups: ["system:bootstrappers", "system:nodes"] }]]);
   const api = new ApiServer({ registry, pki, host: opts.host, port: opts.port, tokens });
   await api.listen();
