@@ -163,6 +163,7 @@ export const nodeResource: ResourceDef = {
   version: "v1",
   kind: "Node",
   plural: "nodes",
+  keepStatusOnCreate: true,
   singular: "node",
   namespaced: false,
   shortNames: ["no"],

@@ -21,6 +21,7 @@ import { SharedInformerFactory } from "../client/sharedinformers.js";
 import { Supervisor, consoleLogger, type Logger, type Runnable } from "../client/runnable.js";
 import { controllerRunnables } from "../controllers/registry.js";
 import type { Client } from "../client/types.js";
+import { schedulerRunnable } from "../scheduler/scheduler.js";
 
 export interface ServerOptions {
   dataDir: string;
@@ -32,6 +33,8 @@ export interface ServerOptions {
   leaderElect?: boolean;
   /** kube-controller-manager style list: "*", "-name", "name". */
   controllers?: string[];
+  /** Run the scheduler (default true). */
+  scheduler?: boolean;
   log?: Logger;
 }
 
@@ -71,6 +74,7 @@ export async function startServer(opts: ServerOptions, signal: AbortSignal, extr
   supervisor.add(
     new Compactor(store, {}),
     ...controllerRunnables({ client, informers, log }, registry.catalogue.defs, opts.controllers),
+    ...(opts.scheduler === false ? [] : [schedulerRunnable({ client, informers, log })]),
     ...extra(base),
   );
   // Informers live as long as the process, not as long as one leadership term.
