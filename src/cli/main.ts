@@ -87,12 +87,16 @@ const commands: Command[] = [
       }
       if (!Number.isInteger(hollow) || hollow < 0) throw new UsageError(`--hollow-nodes must be a non-negative integer, got ${String(v["hollow-nodes"])}`);
       const ac = signalController();
-      const s = await startServer({ dataDir: String(v["data-dir"]), host, port }, ac.signal, (base) => [
+      const { hollowMetricsSource } = await import("../agent/hollow/metricssource.js");
+      const s = await startServer({ dataDir: String(v["data-dir"]), host, port }, ac.signal, (base) => {
+        base.metrics.add(hollowMetricsSource());
+        return [
         hollowAgent(nodeClient(base.kubeconfigPath), {
           count: hollow,
           capacity: { cpu: String(v["hollow-cpu"]), memory: String(v["hollow-memory"]), pods: String(v["hollow-pods"]) },
         }),
-      ]);
+        ];
+      });
       console.error(`tug up: server ${s.url} with ${hollow} hollow nodes`);
       console.error(`export KUBECONFIG=${s.kubeconfigPath}; kubectl get nodes`);
       await s.done;

@@ -22,6 +22,8 @@ import { Supervisor, consoleLogger, type Logger, type Runnable } from "../client
 import { controllerRunnables } from "../controllers/registry.js";
 import type { Client } from "../client/types.js";
 import { schedulerRunnable } from "../scheduler/scheduler.js";
+import { ClientEventRecorder } from "../client/events.js";
+import { CompositeMetricsSource, metricsDiscoveryGroup, metricsHandler } from "../apiserver/metrics.js";
 
 export interface ServerOptions {
   dataDir: string;
@@ -45,6 +47,7 @@ export interface RunningServer {
   pki: PKI;
   client: Client;
   informers: SharedInformerFactory;
+  metrics: CompositeMetricsSource;
   supervisor: Supervisor;
   kubeconfigPath: string;
   url: string;
@@ -61,7 +64,17 @@ export async function startServer(opts: ServerOptions, signal: AbortSignal, extr
   const url = serverURL(opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host, opts.port);
   const [pki] = await Promise.all([ensurePKI(opts.dataDir, { hosts: defaultHosts(opts.host), server: url }), bootstrapCluster(registry, { apiServer: { host: opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host, port: opts.port } })]);
   const tokens = new TokenTable([[pki.token, { name: "system:bootstrap:tugboat", groups: ["system:bootstrappers", "system:nodes"] }]]);
-  const api = new ApiServer({ registry, pki, host: opts.host, port: opts.port, tokens });
+  // Resource usage for `kubectl top` and the HPA; node agents add their sources.
+  const metrics = new CompositeMetricsSource();
+  const api = new ApiServer({
+    registry,
+    pki,
+    host: opts.host,
+    port: opts.port,
+    tokens,
+    extraHandlers: [metricsHandler(metrics, registry)],
+    extraDiscovery: [metricsDiscoveryGroup()],
+  });
   await api.listen();
   const client = createInProcessClient(registry);
   const informers = new SharedInformerFactory(client, { resyncPeriodMs: 0 });
@@ -70,11 +83,11 @@ export async function startServer(opts: ServerOptions, signal: AbortSignal, extr
     log,
     election: opts.leaderElect === false ? undefined : { client, name: "tug-controller-manager", namespace: "kube-system", identity, releaseOnCancel: true },
   });
-  const base = { api, registry, store, pki, client, informers, kubeconfigPath: join(opts.dataDir, "kubeconfig.yaml"), url };
+  const base = { api, registry, store, pki, client, informers, metrics, kubeconfigPath: join(opts.dataDir, "kubeconfig.yaml"), url };
   supervisor.add(
     new Compactor(store, {}),
-    ...controllerRunnables({ client, informers, log }, registry.catalogue.defs, opts.controllers),
-    ...(opts.scheduler === false ? [] : [schedulerRunnable({ client, informers, log })]),
+    ...controllerRunnables({ client, informers, log }, registry.catalogue.defs, opts.controllers, metrics),
+    ...(opts.scheduler === false ? [] : [schedulerRunnable({ client, informers, log, recorder: new ClientEventRecorder(client, { component: "default-scheduler" }) })]),
     ...extra(base),
   );
   // Informers live as long as the process, not as long as one leadership term.

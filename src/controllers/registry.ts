@@ -9,11 +9,26 @@ import { controllerRunnable, type ControllerDeps } from "../client/controller.js
 import type { Runnable } from "../client/runnable.js";
 import { garbageCollectorRunnable, resourcesFromDefs, type ResourceInfo } from "./garbagecollector.js";
 import { namespaceController } from "./namespace.js";
+import { replicaSetController } from "./replicaset.js";
+import { deploymentController } from "./deployment.js";
+import { endpointsController } from "./endpoints.js";
+import { endpointSliceController } from "./endpointslice.js";
+import { serviceAccountController } from "./serviceaccount.js";
+import { hpaController } from "./hpa.js";
+import { disruptionController } from "./disruption.js";
+import type { MetricsSource } from "../apiserver/metrics.js";
+import { nodeLifecycleController } from "./nodelifecycle.js";
+import { jobController } from "./job.js";
+import { cronJobController } from "./cronjob.js";
+import { statefulSetController } from "./statefulset.js";
+import { daemonSetController } from "./daemonset.js";
 
 export interface ControllerEnv {
   deps: ControllerDeps;
   /** Every listable resource type, one per storage (see resourcesFromDefs). */
   resources: ResourceInfo[];
+  /** Resource metrics (metrics.k8s.io); without it the HPA controller idles. */
+  metrics?: MetricsSource;
 }
 
 export interface ControllerEntry {
@@ -24,14 +39,26 @@ export interface ControllerEntry {
 export const controllerEntries: ControllerEntry[] = [
   { name: "garbagecollector", build: (e) => garbageCollectorRunnable(e.resources, e.deps) },
   { name: "namespace", build: (e) => controllerRunnable(namespaceController(e.resources), e.deps) },
+  { name: "replicaset", build: (e) => controllerRunnable(replicaSetController(), e.deps) },
+  { name: "deployment", build: (e) => controllerRunnable(deploymentController(), e.deps) },
+  { name: "endpoints", build: (e) => controllerRunnable(endpointsController(), e.deps) },
+  { name: "endpointslice", build: (e) => controllerRunnable(endpointSliceController(), e.deps) },
+  { name: "serviceaccount", build: (e) => controllerRunnable(serviceAccountController(), e.deps) },
+  { name: "horizontalpodautoscaling", build: (e) => (e.metrics ? controllerRunnable(hpaController({ metrics: e.metrics }), e.deps) : { name: "controller/horizontalpodautoscaling", needsLeader: false, start: (s) => new Promise<void>((r) => s.addEventListener("abort", () => r(), { once: true })) }) },
+  { name: "disruption", build: (e) => controllerRunnable(disruptionController(), e.deps) },
+  { name: "nodelifecycle", build: (e) => controllerRunnable(nodeLifecycleController(), e.deps) },
+  { name: "job", build: (e) => controllerRunnable(jobController, e.deps) },
+  { name: "cronjob", build: (e) => controllerRunnable(cronJobController, e.deps) },
+  { name: "statefulset", build: (e) => controllerRunnable(statefulSetController, e.deps) },
+  { name: "daemonset", build: (e) => controllerRunnable(daemonSetController(), e.deps) },
 ];
 
 /**
  * Runnables for the enabled controllers: `enabled` follows kube-controller-manager's
  * --controllers flag ("*" = all, "-name" disables one, "name" enables one).
  */
-export function controllerRunnables(deps: ControllerDeps, defs: readonly ResourceDef[], enabled: string[] = ["*"]): Runnable[] {
-  const env: ControllerEnv = { deps, resources: resourcesFromDefs(defs) };
+export function controllerRunnables(deps: ControllerDeps, defs: readonly ResourceDef[], enabled: string[] = ["*"], metrics?: MetricsSource): Runnable[] {
+  const env: ControllerEnv = { deps, resources: resourcesFromDefs(defs), metrics };
   const on = (name: string) => {
     if (enabled.includes(`-${name}`)) return false;
     return enabled.includes("*") || enabled.includes(name);
