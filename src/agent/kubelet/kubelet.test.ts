@@ -92,6 +92,7 @@ test("kubelet runs a pod on a private containerd and deletes it gracefully", { s
   let rt: CriRuntime | undefined;
   let kubeletDone: Promise<void> | undefined;
   let podUid = "";
+  const uids: string[] = [];
   const timings: Record<string, number> = {};
   try {
     await writeNodeConflist({ confDir: containerd.paths.cniConfDir, podCIDR: POD_CIDR, bridge: BRIDGE });
@@ -125,6 +126,7 @@ test("kubelet runs a pod on a private containerd and deletes it gracefully", { s
       },
     });
     podUid = created.metadata.uid!;
+    uids.push(podUid);
     const pod = await waitFor("pod Running with an IP", async () => {
       const p = await api.client.get("v1/pods", "default", "web");
       return p.status?.phase === "Running" && p.status?.podIP ? p : undefined;
@@ -169,6 +171,7 @@ test("kubelet runs a pod on a private containerd and deletes it gracefully", { s
       });
     const job = await mk("job", "Never", "exit 3");
     const crash = await mk("crash", "Always", "sleep 0.2; exit 1");
+    uids.push(job.metadata.uid!, crash.metadata.uid!);
     const failed = await waitFor("job Failed", async () => {
       const p = await api.client.get("v1/pods", "default", "job");
       return p.status?.phase === "Failed" ? p : undefined;
@@ -231,9 +234,12 @@ test("kubelet runs a pod on a private containerd and deletes it gracefully", { s
     for (const ctrl of readdirSync("/sys/fs/cgroup")) {
       const base = join("/sys/fs/cgroup", ctrl, "tugboat");
       if (!existsSync(base)) continue;
-      const podDir = join(base, `pod${podUid}`);
-      if (podUid && existsSync(podDir)) {
-        for (const e of readdirSync(podDir, { withFileTypes: true })) if (e.isDirectory()) cgroups.push(join(podDir, e.name));
+      for (const uid of uids) {
+        // The kubelet removes the pod cgroup itself; anything here is a leak.
+        const podDir = join(base, `pod${uid}`);
+        if (!existsSync(podDir)) continue;
+        cgroups.push(podDir);
+        for (const e of readdirSync(podDir, { withFileTypes: true })) if (e.isDirectory()) await rmdir(join(podDir, e.name)).catch(() => {});
         await rmdir(podDir).catch(() => {});
       }
       await rmdir(base).catch(() => {}); // only if empty (other tests may use it)

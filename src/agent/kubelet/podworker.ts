@@ -7,7 +7,9 @@
 // deletionTimestamp is killed within its grace period ("Termination of Pods") and then
 // removed from the API with grace 0, as the kubelet does once it has stopped everything.
 
+import { readdir, rmdir } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { KObject } from "../../apimachinery/types.js";
 import { deepCopy, nowRFC3339 } from "../../apimachinery/types.js";
 import { isStatusError } from "../../apimachinery/errors.js";
@@ -331,5 +333,38 @@ export class PodWorker {
     }
     this.sandboxId = undefined;
     this.records.clear();
+    await removePodCgroup(this.uid);
   }
+}
+
+export const CGROUP_ROOT = "/sys/fs/cgroup";
+
+/**
+ * The pod-level cgroup (cgroupParent /tugboat/pod<uid>) outlives its containers: runc only
+ * removes the container cgroups below it. Like the kubelet's pod container manager we
+ * delete it once the pod's sandboxes are gone, in every hierarchy (v1 controllers and the
+ * unified one). Best effort: missing directories and non-Linux hosts are fine.
+ */
+export async function removePodCgroup(uid: string, root = CGROUP_ROOT): Promise<void> {
+  let hierarchies: string[];
+  try {
+    hierarchies = await readdir(root);
+  } catch {
+    return;
+  }
+  await Promise.all(
+    hierarchies.map(async (h) => {
+      // The shim may still be removing the last container cgroup below: retry briefly.
+      for (let i = 0; i < 20; i++) {
+        try {
+          await rmdir(join(root, h, "tugboat", `pod${uid}`));
+          return;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== "EBUSY" && code !== "ENOTEMPTY") return;
+          await sleep(100);
+        }
+      }
+    }),
+  );
 }
