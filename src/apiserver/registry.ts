@@ -223,33 +223,16 @@ export class Registry {
     const { obj, warnings } = this.decodeBody(def, namespace, body, opts.fieldValidation);
     const meta = obj.metadata;
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
-    this.initSystemMeta(def, obj);
-    if (def.subresources?.includes("status") && !def.keepStatusOnCreate) delete obj.status;
-    def.defaults?.(obj);
-    def.prepareForCreate?.(obj);
-    const req = this.admissionRequest("create", def, obj, undefined, opts);
-    await this.admit(req);
-    try {
-      this.validate(def, obj, "create");
-      obj.metadata.managedFields = trackManagedFields(def, undefined, obj, opts.fieldManager, "Update", opts.subresource, this.now());
-      if (opts.dryRun) return { object: obj, warnings, created: true };
-      const key = this.objects.key(def, obj.metadata.namespace, obj.metadata.name!);
-      try {
-        const rev = await this.store.create(key, this.objects.encode(def, obj));
-        obj.metadata.resourceVersion = String(rev);
-      } catch (e) {
-        if (e instanceof KeyExistsError) throw new AlreadyExists(def.plural, obj.metadata.name!, def.group);
-        throw e;
-      }
-      return { object: obj, warnings, created: true };
-    } catch (e) {
-      await this.release(req);
-      throw e;
-    }
+    const object = await this.createPrepared(def, obj, opts, "Update");
+    return { object, warnings, created: true };
   }
 
-  /** Stores an already-prepared object (server-side apply creating a missing object). */
-  async createPrepared(def: ResourceDef, obj: KObject, opts: WriteOptions): Promise<KObject> {
+  /**
+   * The create pipeline after decoding: system metadata, defaults, admission,
+   * validation, managedFields ("Update" writes are tracked here; server-side apply
+   * brings its own), then the store. Admission reservations are released on failure.
+   */
+  async createPrepared(def: ResourceDef, obj: KObject, opts: WriteOptions, operation: "Update" | "Apply" = "Apply"): Promise<KObject> {
     this.initSystemMeta(def, obj);
     if (def.subresources?.includes("status") && !def.keepStatusOnCreate) delete obj.status;
     def.defaults?.(obj);
@@ -258,6 +241,9 @@ export class Registry {
     await this.admit(req);
     try {
       this.validate(def, obj, "create");
+      if (operation === "Update") {
+        obj.metadata.managedFields = trackManagedFields(def, undefined, obj, opts.fieldManager, "Update", opts.subresource, this.now());
+      }
       if (opts.dryRun) return obj;
       const rev = await this.store.create(this.objects.key(def, obj.metadata.namespace, obj.metadata.name!), this.objects.encode(def, obj));
       obj.metadata.resourceVersion = String(rev);
