@@ -77,7 +77,9 @@ export interface Tug {
 export interface StartOptions {
   /** Reuse an existing data dir (default: a fresh temp dir). */
   dataDir?: string;
-  /** Extra `tug server` flags. */
+  /** Which tug command to run: `server` (default) or `up` (server plus nodes). */
+  command?: "server" | "up";
+  /** Extra flags for that command (e.g. ["--hollow-nodes", "5"]). */
   args?: string[];
   readyTimeoutMs?: number;
 }
@@ -215,7 +217,7 @@ export async function startTug(opts: StartOptions = {}): Promise<Tug> {
 
   async function launch(): Promise<void> {
     const { cmd, args } = serverCommand();
-    const c = track(spawn(cmd, [...args, "server", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, ...(opts.args ?? [])], {
+    const c = track(spawn(cmd, [...args, opts.command ?? "server", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, ...(opts.args ?? [])], {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, HOME: home },
