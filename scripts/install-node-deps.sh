@@ -1,11 +1,12 @@
 #!/bin/sh
 # Installs what a Tugboat node (`tug agent`) needs from Debian: containerd (with ctr),
 # runc, the CNI plugins (/usr/lib/cni), busybox-static and catatonit (the test and pause
-# images are built from them), iptables and nftables. Idempotent: installs only the
-# packages that are missing, running `apt-get update` once before installing.
+# images are built from them), iptables and nftables, and etcd-server (/usr/bin/etcd: the
+# etcd store backend's tests and the store benchmark start one on loopback). Idempotent:
+# installs only the packages that are missing, running `apt-get update` once before installing.
 set -eu
 
-PACKAGES="containerd runc containernetworking-plugins busybox-static iptables nftables catatonit"
+PACKAGES="containerd runc containernetworking-plugins busybox-static iptables nftables catatonit etcd-server"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-node-deps: must run as root" >&2

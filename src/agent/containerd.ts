@@ -7,9 +7,9 @@
 // and sets the sandbox image to the locally built pause image
 // (https://github.com/containerd/containerd/blob/release/1.6/docs/cri/config.md).
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CriClient } from "./runtime/cri/client.js";
@@ -131,18 +131,63 @@ export function qualifyImage(ref: string): string {
   return out;
 }
 
+/** The pid file DATA/containerd/containerd.pid names the containerd an agent run started. */
+export function containerdPidFile(paths: ContainerdPaths): string {
+  return join(paths.dir, "containerd.pid");
+}
+
+/**
+ * The containerd an earlier agent run started for these paths, if it still runs: the pid
+ * file's process, checked by its command line (a recycled PID runs something else).
+ */
+export function runningContainerd(paths: ContainerdPaths): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(containerdPidFile(paths), "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 1) return undefined;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const i = argv.indexOf("--address");
+    if (i >= 0 && argv[i + 1] === paths.address && /containerd$/.test(argv[0] ?? "")) return pid;
+  } catch {
+    // gone
+  }
+  return undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    // A zombie child of ours still answers signal 0; its /proc state says Z.
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A Tugboat-owned containerd process, as a runnable: `start(signal)` spawns it and
  * resolves when it has stopped after `signal` aborted; `ready` resolves once the socket
  * answers a CRI Version call (and rejects if containerd dies first).
+ *
+ * Restart safety: containerd runs in its own session with its output going straight to
+ * its log file, so it outlives an agent killed with SIGKILL (no pipe to break, no
+ * terminal signal to share). The next agent run finds it through the pid file and adopts
+ * it, unless the config changed, in which case it is replaced; a replacement reconnects
+ * to the running shims. Either way the containers never notice. Stopping containerd
+ * (SIGTERM) leaves the shims, and so the containers, running: what runs is the kubelet's
+ * business, not the runtime's (k3s behaves the same; `tug down` stops the pods).
  */
 export class ContainerdProcess {
   readonly needsLeader = false;
   readonly paths: ContainerdPaths;
-  readonly ready: Promise<{ startMs: number; runtimeVersion: string }>;
-  private resolveReady!: (v: { startMs: number; runtimeVersion: string }) => void;
+  readonly ready: Promise<{ startMs: number; runtimeVersion: string; adopted: boolean }>;
+  private resolveReady!: (v: { startMs: number; runtimeVersion: string; adopted: boolean }) => void;
   private rejectReady!: (err: unknown) => void;
-  private child: ChildProcess | undefined;
+  private currentPid: number | undefined;
 
   constructor(private readonly opts: ContainerdOptions) {
     this.paths = containerdPaths(opts);
@@ -158,48 +203,56 @@ export class ContainerdProcess {
   }
 
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.currentPid;
   }
 
   async start(signal: AbortSignal): Promise<void> {
     const p = this.paths;
     for (const d of [p.dir, p.root, p.state, p.cniConfDir, join(p.dir, "certs.d")]) await mkdir(d, { recursive: true });
-    await writeFile(p.config, containerdConfig(p, qualifyImage(this.opts.sandboxImage ?? PAUSE_IMAGE), this.opts.runcBinary));
+    const config = containerdConfig(p, qualifyImage(this.opts.sandboxImage ?? PAUSE_IMAGE), this.opts.runcBinary);
+    const previousConfig = await readFile(p.config, "utf8").catch(() => "");
+    await writeFile(p.config, config);
     if (signal.aborted) {
       this.rejectReady(new Error("containerd: aborted before start"));
       return;
     }
 
     const started = performance.now();
-    const log = createWriteStream(p.log, { flags: "a" });
-    const args = ["--root", p.root, "--state", p.state, "--address", p.address, "--config", p.config, "--log-level", this.opts.logLevel ?? "info"];
-    const child = spawn(this.opts.containerdBinary ?? "containerd", args, { stdio: ["ignore", "pipe", "pipe"] });
-    this.child = child;
-    child.stdout!.pipe(log, { end: false });
-    child.stderr!.pipe(log, { end: false });
-    const exited = new Promise<number | string>((resolve) => {
-      child.once("exit", (code, sig) => resolve(code ?? sig ?? "unknown"));
-      child.once("error", (err) => resolve(err.message));
-    });
-
-    let stopping = false;
-    const onAbort = (): void => {
-      stopping = true;
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
+    let adopted = false;
+    let pid = runningContainerd(p);
+    if (pid !== undefined && previousConfig !== config) {
+      await this.killPid(pid); // its config is stale; the new one reconnects to the shims
+      pid = undefined;
+    }
+    let exited: Promise<number | string>;
+    if (pid !== undefined) {
+      adopted = true;
+      exited = this.pollExit(pid, signal);
+    } else {
+      await rm(p.address, { force: true }); // a stale socket would pass the readiness check's existsSync
+      const logFd = openSync(p.log, "a");
+      const args = ["--root", p.root, "--state", p.state, "--address", p.address, "--config", p.config, "--log-level", this.opts.logLevel ?? "info"];
+      const child = spawn(this.opts.containerdBinary ?? "containerd", args, { stdio: ["ignore", logFd, logFd], detached: true });
+      closeSync(logFd);
+      exited = new Promise<number | string>((resolve) => {
+        child.once("exit", (code, sig) => resolve(code ?? sig ?? "unknown"));
+        child.once("error", (err) => resolve(err.message));
+      });
+      pid = child.pid;
+      if (pid !== undefined) await writeFile(containerdPidFile(p), `${pid}\n`);
+    }
+    this.currentPid = pid;
 
     // Wait for readiness, racing against early exit and abort.
-    const readiness = this.waitReady(started, signal);
+    const readiness = this.waitReady(started, signal, adopted);
     const first = await Promise.race([readiness.then(() => "ready" as const, (e: unknown) => e), exited.then((c) => ({ exited: c }))]);
     if (first !== "ready") {
       const err = typeof first === "object" && first !== null && "exited" in first
         ? new Error(`containerd exited during startup (${String((first as { exited: unknown }).exited)}); see ${p.log}`)
         : first instanceof Error ? first : new Error(String(first));
       this.rejectReady(err);
-      await this.kill(child, exited);
-      log.end();
-      signal.removeEventListener("abort", onAbort);
-      if (stopping) return;
+      if (pid !== undefined) await this.killPid(pid);
+      if (signal.aborted) return;
       throw err;
     }
 
@@ -209,13 +262,24 @@ export class ContainerdProcess {
       else signal.addEventListener("abort", () => resolve(), { once: true });
     });
     const outcome = await Promise.race([aborted.then(() => "aborted" as const), exited.then((c) => ({ exited: c }))]);
-    if (outcome === "aborted") await this.kill(child, exited);
-    log.end();
-    signal.removeEventListener("abort", onAbort);
+    if (outcome === "aborted" && pid !== undefined) await this.killPid(pid);
+    await rm(containerdPidFile(p), { force: true });
     if (outcome !== "aborted") throw new Error(`containerd exited unexpectedly (${String(outcome.exited)}); see ${p.log}`);
   }
 
-  private async waitReady(started: number, signal: AbortSignal): Promise<void> {
+  /** An adopted containerd is not our child: notice its exit by polling. */
+  private pollExit(pid: number, signal: AbortSignal): Promise<string> {
+    return new Promise((resolve) => {
+      const t = setInterval(() => {
+        if (!alive(pid)) {
+          clearInterval(t);
+          resolve("gone");
+        } else if (signal.aborted) clearInterval(t);
+      }, 500);
+    });
+  }
+
+  private async waitReady(started: number, signal: AbortSignal, adopted: boolean): Promise<void> {
     const timeout = this.opts.readyTimeoutMs ?? 30_000;
     const deadline = Date.now() + timeout;
     let lastErr: unknown;
@@ -225,7 +289,7 @@ export class ContainerdProcess {
         const client = new CriClient(this.paths.address, { timeoutMs: 2000 });
         try {
           const v = await client.call("Version", { version: "v1" });
-          this.resolveReady({ startMs: performance.now() - started, runtimeVersion: v.runtimeVersion });
+          this.resolveReady({ startMs: performance.now() - started, runtimeVersion: v.runtimeVersion, adopted });
           return;
         } catch (err) {
           lastErr = err;
@@ -238,17 +302,23 @@ export class ContainerdProcess {
     throw new Error(`containerd not ready after ${timeout} ms: ${String(lastErr ?? "no socket")}; see ${this.paths.log}`);
   }
 
-  /** SIGTERM, then SIGKILL after the grace period; by PID of the process we spawned. */
-  private async kill(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const grace = this.opts.stopTimeoutMs ?? 10_000;
-    const timer = new AbortController(); // cancel the grace timer so it cannot hold the event loop
-    const done = await Promise.race([exited.then(() => true), sleep(grace, undefined, { signal: timer.signal }).then(() => false, () => true)]);
-    timer.abort();
-    if (!done) {
-      child.kill("SIGKILL");
-      await exited;
+  /** SIGTERM, then SIGKILL after the grace period; by the PID we started (or adopted). */
+  private async killPid(pid: number): Promise<void> {
+    if (!alive(pid)) return;
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + (this.opts.stopTimeoutMs ?? 10_000);
+    while (alive(pid) && Date.now() < deadline) await sleep(50);
+    if (alive(pid)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        return;
+      }
+      while (alive(pid)) await sleep(50);
     }
   }
 }

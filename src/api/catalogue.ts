@@ -14,6 +14,7 @@ import { autoscalingResources } from "./autoscaling.js";
 import { eventsResources } from "./events.js";
 import { policyResources } from "./policy.js";
 import { schedulingResources } from "./scheduling.js";
+import { storageResources } from "./storage.js";
 
 export interface GroupInfo {
   group: string;
@@ -87,5 +88,6 @@ export function builtinCatalogue(): Catalogue {
     ...eventsResources,
     ...policyResources,
     ...schedulingResources,
+    ...storageResources,
   ]);
 }

@@ -76,6 +76,8 @@ test("pod validation messages and fields", () => {
   ]);
   assert.equal(mounts[3]!.message, 'Invalid value: "2": must be less than or equal to cpu limit of 1');
   assert.equal(mounts[2]!.message, 'Not found: "missing"');
+  const sized = create(newPod({ containers: [{ name: "a", image: "x" }], volumes: [{ name: "m", emptyDir: { medium: "Memory", sizeLimit: "8Mi" } }, { name: "b", emptyDir: { sizeLimit: "lots" } }] }));
+  assert.deepEqual(sized.map((c) => c.field), ["spec.volumes[1].emptyDir.sizeLimit"]);
 });
 
 test("pod validation never throws on wrong JSON types", () => {

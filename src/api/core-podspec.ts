@@ -5,7 +5,7 @@
 // FieldValueTypeInvalid cause naming the field, never a TypeError.
 
 import { fieldError, type StatusCause } from "../apimachinery/errors.js";
-import { parseQuantity, compareQuantity, formatQuantity, type Quantity } from "../apimachinery/quantity.js";
+import { parseQuantity, tryParseQuantity, compareQuantity, formatQuantity, type Quantity } from "../apimachinery/quantity.js";
 import {
   asArray, asBool, asInt, asObject, asString, invalidEach, isDNS1123Label, isDNS1123Subdomain, isEnvVarName,
   isPlainObject, isQualifiedName, isValidLabelValue, isValidPortName, isValidPortNum, inclusiveRangeError,
@@ -325,7 +325,11 @@ function validateVolumes(v: unknown, path: string, errs: StatusCause[]): Set<str
       if (s === "persistentVolumeClaim") req("claimName");
       if (s === "nfs") { req("server"); req("path"); }
       if (s === "csi") req("driver");
-      if (s === "emptyDir" && src.sizeLimit !== undefined) validateResourceList({ sizeLimit: src.sizeLimit }, `${vp}.${s}`, errs);
+      if (s === "emptyDir" && src.sizeLimit !== undefined) {
+        const q = tryParseQuantity(src.sizeLimit);
+        if (!q) errs.push(fieldError.invalid(`${vp}.${s}.sizeLimit`, src.sizeLimit, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
+        else if (compareQuantity(q, "0") < 0) errs.push(fieldError.invalid(`${vp}.${s}.sizeLimit`, src.sizeLimit, "must be greater than or equal to 0"));
+      }
       for (const k of ["defaultMode"]) {
         const mode = asInt(src[k], `${vp}.${s}.${k}`, errs);
         if (mode !== undefined && (mode < 0 || mode > 0o777)) errs.push(fieldError.invalid(`${vp}.${s}.${k}`, mode, "must be a number between 0 and 0777 (octal), both inclusive"));

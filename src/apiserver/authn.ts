@@ -51,6 +51,8 @@ function digest(token: string): string {
 export interface AuthnOptions {
   /** A plain Map is compared entry by entry with timingSafeEqual; a TokenTable is looked up by digest. */
   tokens?: ReadonlyMap<string, UserInfo> | TokenTable;
+  /** Service-account JWTs (tokenrequest.ts): verified by signature, expiry and audience. */
+  serviceAccountTokens?: { authenticate(token: string): UserInfo | undefined };
 }
 
 /** Peer certificates are parsed once per TLS connection (keep-alive serves many requests). */
@@ -134,6 +136,8 @@ export function authenticate(req: IncomingMessage, opts: AuthnOptions = {}): Use
   if (token) {
     const u = lookupToken(token, opts.tokens);
     if (u) return withAuthenticatedGroup(u);
+    const sa = opts.serviceAccountTokens?.authenticate(token);
+    if (sa) return withAuthenticatedGroup(sa);
   }
   return undefined;
 }

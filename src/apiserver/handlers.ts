@@ -17,6 +17,7 @@ import { bindPod, evictPod, finalizeNamespace, getScale, patchScale, updateScale
 import { parseIncludeObject, partialObjectMetadata, toTable } from "./tables.js";
 import { checkBody } from "./fieldvalidation.js";
 import { Selection } from "./selection.js";
+import { createTokenRequest, decodeTokenRequestBody } from "./tokenrequest.js";
 
 /** Subresources served by other handlers (streaming through the node agent). */
 export type StreamingHandler = (req: IncomingMessage, res: ServerResponse, def: ResourceDef, info: RequestInfo, query: URLSearchParams) => Promise<void>;
@@ -60,6 +61,11 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
   const ns = def.namespaced ? info.namespace : undefined;
   if (def.namespaced && info.namespace === undefined && info.name) throw new NotFoundPath();
   const sub = info.subresource;
+  if (sub === "token" && def.group === "" && def.plural === "serviceaccounts" && ns && info.name) {
+    if (info.verb !== "create") throw new MethodNotAllowed();
+    const b = decodeTokenRequestBody(await readBody(req), req.headers["content-type"]);
+    return sendJSON(res, 201, await createTokenRequest(reg, ns, info.name, b));
+  }
   if (sub && !(def.subresources ?? []).includes(sub as never)) throw new NotFoundPath();
   if (sub && !info.name) throw new NotFoundPath();
   const accept = parseAccept(req.headers.accept);

@@ -173,6 +173,31 @@ async function issueLeaf(ca: CertKey, spec: LeafSpec): Promise<CertKey> {
   return { certPem: cert.toString("pem") + "\n", keyPem: await keyToPem(keys.privateKey) };
 }
 
+/**
+ * A self-signed serving certificate (no CA), as a kubelet makes for its own HTTPS port
+ * when it has no CA-issued one; clients that do not pin it skip verification.
+ */
+export async function selfSignedServingCert(hosts: string[], cn = hosts[0] ?? "tugboat"): Promise<CertKey> {
+  const lib = await loadX509();
+  const keys = await newKeys();
+  const now = Date.now();
+  const cert = await lib.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: subject(cn),
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + LEAF_DAYS * DAY),
+    keys: keys as DomCrypto,
+    signingAlgorithm: EC,
+    extensions: [
+      new lib.BasicConstraintsExtension(false, undefined, true),
+      new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature, true),
+      new lib.ExtendedKeyUsageExtension([lib.ExtendedKeyUsage.serverAuth]),
+      new lib.SubjectAlternativeNameExtension(hosts.map((h) => (isIP(h) ? { type: "ip" as const, value: h } : { type: "dns" as const, value: h }))),
+    ],
+  });
+  return { certPem: cert.toString("pem") + "\n", keyPem: await keyToPem(keys.privateKey) };
+}
+
 /** Loopback names, the machine's hostname and the requested hosts; unspecified addresses expand to every interface. */
 export function servingHosts(requested: string[] = []): string[] {
   const out = new Set<string>(["127.0.0.1", "::1", "localhost", hostname().toLowerCase()]);

@@ -32,6 +32,7 @@ import { Selection } from "./selection.js";
 import { Gone } from "../apimachinery/errors.js";
 import { serviceAllocation, type ServiceRanges } from "./serviceallocation.js";
 import { defaultTolerationSecondsAdmission, priorityAdmission, serviceAccountAdmission } from "./podadmission.js";
+import { defaultStorageClassAdmission } from "../api/storage-admission.js";
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -118,6 +119,8 @@ export class Registry {
       defaultTolerationSecondsAdmission(opts.defaultTolerationSeconds),
       serviceAllocation(store, opts.serviceRanges),
     );
+    const scDef = catalogue.lookup("storage.k8s.io", "v1", "storageclasses");
+    if (scDef) this.admission.push(defaultStorageClassAdmission(async () => (await this.list(scDef, undefined)).items));
     const pcDef = catalogue.lookup("scheduling.k8s.io", "v1", "priorityclasses");
     if (pcDef) {
       this.admission.push(

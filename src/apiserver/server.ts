@@ -7,6 +7,7 @@
 
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { hostname } from "node:os";
 import { NotFoundPath, StatusError, Unauthorized, toStatusError } from "../apimachinery/errors.js";
 import type { Registry } from "./registry.js";
@@ -16,6 +17,8 @@ import { parseRequestInfo } from "./requestinfo.js";
 import { sendJSON, sendStatus } from "./negotiation.js";
 import { Discovery, aggregatedContentType, aggregatedDiscoveryVersion } from "./discovery.js";
 import { handleResource, type StreamingHandler } from "./handlers.js";
+import type { PodUpgradeHandler } from "./podproxy.js";
+import { serviceAccountTokenIssuer } from "./tokenrequest.js";
 import { buildOpenAPIV3GroupVersion, buildOpenAPIV3Index } from "./openapi.js";
 
 /** The Kubernetes release whose API we implement (kubectl's dispatcher picks kubectl.1.32). */
@@ -42,6 +45,8 @@ export interface ApiServerOptions {
   port: number;
   tokens?: TokenTable;
   streaming?: StreamingHandler;
+  /** Connection upgrades of pods/exec, pods/attach, pods/portforward (podproxy.ts). */
+  upgrade?: PodUpgradeHandler;
   /** Extra non-resource handlers (e.g. metrics.k8s.io); return true when handled. */
   extraHandlers?: ((req: IncomingMessage, res: ServerResponse, url: URL, user: UserInfo) => Promise<boolean>)[];
   /** Extra discovery groups. */
@@ -74,6 +79,8 @@ export class ApiServer {
     );
     // Long watches must not be cut by Node's default request timeout.
     this.server.requestTimeout = 0;
+    // exec/attach/port-forward arrive as connection upgrades (WebSocket or SPDY/3.1), not requests.
+    this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.server.headersTimeout = 60_000;
   }
 
@@ -113,7 +120,7 @@ export class ApiServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "https://localhost");
     const path = url.pathname.replace(/\/+$/, "") || "/";
-    const user = authenticate(req, { tokens: this.opts.tokens });
+    const user = authenticate(req, { tokens: this.opts.tokens, serviceAccountTokens: serviceAccountTokenIssuer(this.opts.registry) });
     if (!user && !publicPaths.has(path)) throw new Unauthorized();
     if (path === "/version") return sendJSON(res, 200, versionInfo());
     if (path === "/healthz" || path === "/livez" || path === "/readyz" || path.startsWith("/readyz/") || path.startsWith("/livez/") || path.startsWith("/healthz/")) {
@@ -124,6 +131,27 @@ export class ApiServer {
     const info = parseRequestInfo(req.method ?? "GET", path, url.searchParams);
     if (!info.isResourceRequest) return this.discoveryRequest(req, res, info);
     await handleResource(req, res, info, url.searchParams, { registry: this.opts.registry, streaming: this.opts.streaming });
+  }
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    const fail = (e: unknown) => {
+      const err = toStatusError(e);
+      const body = JSON.stringify(err.toStatus());
+      socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    try {
+      const url = new URL(req.url ?? "/", "https://localhost");
+      const user = authenticate(req, { tokens: this.opts.tokens, serviceAccountTokens: serviceAccountTokenIssuer(this.opts.registry) });
+      if (!user) throw new Unauthorized();
+      const info = parseRequestInfo(req.method ?? "GET", url.pathname, url.searchParams);
+      const sub = info.subresource;
+      if (!info.isResourceRequest || !(sub === "exec" || sub === "attach" || sub === "portforward")) throw new StatusError(400, "BadRequest", `connection upgrade is not supported for ${url.pathname}`);
+      if (!this.opts.upgrade) throw new StatusError(503, "ServiceUnavailable", `pods/${sub} is not available: no node streaming configured`);
+      this.opts.upgrade(req, socket, head, info, url.searchParams).catch(fail);
+    } catch (e) {
+      fail(e);
+    }
   }
 
   private async health(res: ServerResponse, path: string, verbose: boolean): Promise<void> {

@@ -159,7 +159,9 @@ export async function evictPod(reg: Registry, podDef: ResourceDef, ns: string, n
     if (pdb) {
       const allowed = pdb.status?.disruptionsAllowed ?? 0;
       if (allowed <= 0 || (pdb.status?.observedGeneration ?? 0) < (pdb.metadata.generation ?? 0)) {
-        const err = new TooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 10);
+        // Retry-after 0, as upstream: with a Retry-After header client-go would retry silently
+        // inside one request, and `kubectl drain` could never report the refusal and retry.
+        const err = new TooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 0);
         err.details!.causes = [{ reason: "DisruptionBudget", message: `The disruption budget ${pdb.metadata.name} needs ${pdb.status?.desiredHealthy ?? 0} healthy pods and has ${pdb.status?.currentHealthy ?? 0} currently` }];
         throw err;
       }

@@ -5,7 +5,9 @@
 import { readFileSync } from "node:fs";
 import { setMaxListeners } from "node:events";
 import { join } from "node:path";
+import { isIP } from "node:net";
 import { flagHelp, parseFlags, parseListen, UsageError, type FlagSpec } from "./flags.js";
+import { agentOnlyFlags, downFlags, imageFlags, nodeFlags, upAgentFlags } from "./agent.js";
 
 interface Command {
   name: string;
@@ -15,7 +17,51 @@ interface Command {
 }
 
 const dataDirFlag: FlagSpec = { name: "data-dir", type: "string", default: "/var/lib/tugboat", help: "where state, certificates and the kubeconfig live" };
+const hpaSyncFlag: FlagSpec = { name: "horizontal-pod-autoscaler-sync-period", type: "string", default: "15s", help: "how often the HPA controller re-evaluates each autoscaler (Go duration: 15s, 500ms, 1m)" };
+
+/** A Go-style duration flag ("15s", "500ms", "1m") in milliseconds. */
+function durationFlagMs(name: string, v: unknown): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(String(v));
+  if (!m) throw new UsageError(`--${name} must be a duration like 15s or 500ms, got ${JSON.stringify(v)}`);
+  return Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "s" ? 1000 : 60_000);
+}
+
 const listenFlag: FlagSpec = { name: "listen", type: "string", default: "127.0.0.1:6443", help: "API server address HOST:PORT" };
+
+/** Cluster addressing, cluster DNS and ingress (tug server and tug up). */
+const networkFlags: FlagSpec[] = [
+  { name: "advertise-address", type: "string", help: "address pods and nodes reach this server at (kubernetes/kube-dns endpoints, Ingress status); default: the host's first non-internal IPv4" },
+  { name: "cluster-domain", type: "string", default: "cluster.local", help: "the cluster DNS zone" },
+  { name: "cluster-dns-port", type: "string", default: "10053", help: "port of the built-in DNS server (UDP and TCP); the kube-dns Service (10.43.0.10:53) points here" },
+  { name: "cluster-dns-bind", type: "string", default: "0.0.0.0", help: "address the built-in DNS server listens on" },
+  { name: "ingress-http-port", type: "string", default: "80", help: "HTTP port of the built-in ingress controller" },
+  { name: "ingress-https-port", type: "string", default: "443", help: "HTTPS port of the built-in ingress controller" },
+  { name: "ingress-bind", type: "string", default: "0.0.0.0", help: "address the ingress controller listens on" },
+  { name: "disable", type: "string", help: "built-in components not to run, comma separated: ingress, dns" },
+];
+
+function portFlag(v: Record<string, string | boolean | undefined>, name: string): number {
+  const n = Number(v[name]);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} must be a port number (0-65535), got ${JSON.stringify(v[name])}`);
+  return n;
+}
+
+function networkOptions(v: Record<string, string | boolean | undefined>) {
+  const disable = typeof v.disable === "string" ? v.disable.split(",").map((x) => x.trim()).filter(Boolean) : [];
+  for (const d of disable) if (d !== "ingress" && d !== "dns") throw new UsageError(`--disable takes ingress and/or dns, got ${JSON.stringify(d)}`);
+  const adv = v["advertise-address"];
+  if (typeof adv === "string" && isIP(adv) === 0) throw new UsageError(`--advertise-address must be an IP address, got ${JSON.stringify(adv)}`);
+  return {
+    advertiseAddress: typeof v["advertise-address"] === "string" ? v["advertise-address"] : undefined,
+    clusterDomain: String(v["cluster-domain"] ?? "cluster.local"),
+    clusterDNSPort: portFlag(v, "cluster-dns-port"),
+    clusterDNSBind: String(v["cluster-dns-bind"] ?? "0.0.0.0"),
+    ingressHttpPort: portFlag(v, "ingress-http-port"),
+    ingressHttpsPort: portFlag(v, "ingress-https-port"),
+    ingressBind: String(v["ingress-bind"] ?? "0.0.0.0"),
+    disable,
+  };
+}
 
 /** Runs until SIGINT/SIGTERM, then stops everything in order. */
 function signalController(): AbortController {
@@ -43,6 +89,8 @@ const commands: Command[] = [
       { name: "store", type: "string", help: "store URL (sqlite:///path or etcd://host:port); default sqlite in the data dir" },
       { name: "leader-elect", type: "boolean", default: true, help: "elect a leader among servers sharing a store before running controllers" },
       { name: "controllers", type: "string", default: "*", help: "controllers to run: '*' all, 'name' enable, '-name' disable (comma separated)" },
+      hpaSyncFlag,
+      ...networkFlags,
     ],
     async run(v) {
       const { startServer } = await import("./server.js");
@@ -57,6 +105,8 @@ const commands: Command[] = [
           storeURL: v.store as string | undefined,
           leaderElect: v["leader-elect"] !== false,
           controllers: String(v.controllers).split(","),
+          hpaSyncPeriodMs: durationFlagMs(hpaSyncFlag.name, v[hpaSyncFlag.name]),
+          ...networkOptions(v),
         },
         ac.signal,
       );
@@ -68,7 +118,7 @@ const commands: Command[] = [
   },
   {
     name: "up",
-    summary: "run a whole cluster in one process: server plus nodes (--hollow-nodes N for simulated nodes)",
+    summary: "run a whole cluster in one process: server plus a containerd node and a demo app (--hollow-nodes N: simulated nodes)",
     flags: [
       dataDirFlag,
       listenFlag,
@@ -76,6 +126,9 @@ const commands: Command[] = [
       { name: "hollow-cpu", type: "string", default: "4", help: "cpu capacity of each hollow node" },
       { name: "hollow-memory", type: "string", default: "16Gi", help: "memory capacity of each hollow node" },
       { name: "hollow-pods", type: "string", default: "110", help: "pod capacity of each hollow node" },
+      hpaSyncFlag,
+      ...upAgentFlags,
+      ...networkFlags,
     ],
     async run(v) {
       const { startServer } = await import("./server.js");
@@ -83,12 +136,14 @@ const commands: Command[] = [
       const { host, port } = parseListen(String(v.listen));
       const hollow = v["hollow-nodes"] === undefined ? undefined : Number(v["hollow-nodes"]);
       if (hollow === undefined) {
-        throw new UsageError("the containerd node agent is not available yet: run with --hollow-nodes N for simulated nodes");
+        const { runUpReal } = await import("./up.js");
+        const server = { dataDir: String(v["data-dir"]), host, port, hpaSyncPeriodMs: durationFlagMs(hpaSyncFlag.name, v[hpaSyncFlag.name]), ...networkOptions(v) };
+        return runUpReal({ server, values: v }, signalController().signal);
       }
       if (!Number.isInteger(hollow) || hollow < 0) throw new UsageError(`--hollow-nodes must be a non-negative integer, got ${String(v["hollow-nodes"])}`);
       const ac = signalController();
       const { hollowMetricsSource } = await import("../agent/hollow/metricssource.js");
-      const s = await startServer({ dataDir: String(v["data-dir"]), host, port }, ac.signal, (base) => {
+      const s = await startServer({ dataDir: String(v["data-dir"]), host, port, hpaSyncPeriodMs: durationFlagMs(hpaSyncFlag.name, v[hpaSyncFlag.name]), ...networkOptions(v) }, ac.signal, (base) => {
         base.metrics.add(hollowMetricsSource());
         return [
         hollowAgent(nodeClient(base.kubeconfigPath), {
@@ -105,7 +160,7 @@ const commands: Command[] = [
   },
   {
     name: "agent",
-    summary: "run a node that joins a server (--hollow N for simulated nodes)",
+    summary: "run a containerd node that joins a server (--hollow N for simulated nodes)",
     flags: [
       { name: "kubeconfig", type: "string", help: "kubeconfig to reach the server (default: --server/--token/--ca-file)" },
       { name: "server", type: "string", help: "API server URL, e.g. https://127.0.0.1:6443" },
@@ -113,11 +168,16 @@ const commands: Command[] = [
       { name: "ca-file", type: "string", help: "the cluster CA certificate (DATA/pki/ca.crt on the server)" },
       { name: "hollow", type: "string", help: "run N hollow (simulated) nodes" },
       { name: "name-prefix", type: "string", default: "hollow-node-", help: "hollow node name prefix" },
+      ...agentOnlyFlags,
+      ...nodeFlags,
     ],
     async run(v) {
       const { hollowAgent, nodeClient } = await import("./up.js");
       const { createHttpClient } = await import("../client/http.js");
-      if (v.hollow === undefined) throw new UsageError("the containerd node agent is not available yet: use --hollow N");
+      if (v.hollow === undefined) {
+        const { runRealAgent } = await import("./agent.js");
+        return runRealAgent(v, signalController().signal);
+      }
       const n = Number(v.hollow);
       if (!Number.isInteger(n) || n < 0) throw new UsageError(`--hollow must be a non-negative integer, got ${String(v.hollow)}`);
       let client;
@@ -129,6 +189,24 @@ const commands: Command[] = [
       const ac = signalController();
       await hollowAgent(client, { count: n, namePrefix: String(v["name-prefix"]) }).start(ac.signal);
       return 0;
+    },
+  },
+  {
+    name: "image",
+    summary: "node images: 'build' (tugboat/busybox:1 and pause from busybox-static, offline), 'import FILE.tar'",
+    flags: imageFlags,
+    async run(v, positionals) {
+      const { runImage } = await import("./agent.js");
+      return runImage(v, positionals);
+    },
+  },
+  {
+    name: "down",
+    summary: "stop every pod of this node and remove containerd, the pod bridge and routes (like k3s-killall.sh)",
+    flags: downFlags,
+    async run(v) {
+      const { runDown } = await import("./agent.js");
+      return runDown(v);
     },
   },
   {

@@ -4,7 +4,7 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { hostname } from "node:os";
+import { hostname, networkInterfaces } from "node:os";
 import { randomBytes } from "node:crypto";
 import { openStore } from "../store/open.js";
 import { Compactor } from "../store/compactor.js";
@@ -14,16 +14,27 @@ import { Registry } from "../apiserver/registry.js";
 import { bootstrapCluster } from "../apiserver/bootstrap.js";
 import { ApiServer, defaultHosts } from "../apiserver/server.js";
 import { ensurePKI, type PKI } from "../apiserver/pki.js";
+import { ServiceAccountTokenIssuer, setServiceAccountTokenIssuer } from "../apiserver/tokenrequest.js";
 import { TokenTable } from "../apiserver/authn.js";
 import { serverURL } from "../client/kubeconfig.js";
 import { createInProcessClient } from "../client/inprocess.js";
 import { SharedInformerFactory } from "../client/sharedinformers.js";
 import { Supervisor, consoleLogger, type Logger, type Runnable } from "../client/runnable.js";
 import { controllerRunnables } from "../controllers/registry.js";
+import { serviceLBRunnable } from "../network/servicelb.js";
 import type { Client } from "../client/types.js";
 import { schedulerRunnable } from "../scheduler/scheduler.js";
 import { ClientEventRecorder } from "../client/events.js";
 import { CompositeMetricsSource, metricsDiscoveryGroup, metricsHandler } from "../apiserver/metrics.js";
+import { kubeletClientCert, podProxy } from "../apiserver/podproxy.js";
+import { agentMetricsSource } from "../agent/stats/metricssource.js";
+import { apiServerServiceIP, dnsServiceIP } from "../apiserver/serviceallocation.js";
+import { controllerRunnable } from "../client/controller.js";
+import { clusterDNSRunnable } from "../network/dns/server.js";
+import { ensureKubeDNSService } from "../network/dns/kubedns.js";
+import { IngressController } from "../network/ingress/controller.js";
+import { ingressStatusController } from "../network/ingress/status.js";
+import { persistedDefaultCertificate } from "../network/ingress/tls.js";
 
 export interface ServerOptions {
   dataDir: string;
@@ -35,9 +46,32 @@ export interface ServerOptions {
   leaderElect?: boolean;
   /** kube-controller-manager style list: "*", "-name", "name". */
   controllers?: string[];
+  /** --horizontal-pod-autoscaler-sync-period in ms (default 15 s). */
+  hpaSyncPeriodMs?: number;
   /** Run the scheduler (default true). */
   scheduler?: boolean;
   log?: Logger;
+  /** Where pods and nodes reach this server: `kubernetes`/`kube-dns` endpoints, Ingress status (default: first non-internal IPv4). */
+  advertiseAddress?: string;
+  /** Cluster DNS zone (default cluster.local). */
+  clusterDomain?: string;
+  /** Cluster DNS server address and port, UDP and TCP (default 0.0.0.0:10053). */
+  clusterDNSBind?: string;
+  clusterDNSPort?: number;
+  /** Ingress listeners (default 0.0.0.0, ports 80 and 443; 0 = any free port). */
+  ingressBind?: string;
+  ingressHttpPort?: number;
+  ingressHttpsPort?: number;
+  /** Built-in components not to run: "ingress", "dns". */
+  disable?: string[];
+}
+
+/** The host's first non-internal IPv4 address, else 127.0.0.1: the default advertise address. */
+export function defaultAdvertiseAddress(): string {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  return "127.0.0.1";
 }
 
 export interface RunningServer {
@@ -62,10 +96,27 @@ export async function startServer(opts: ServerOptions, signal: AbortSignal, extr
   const store = await openStore(opts.storeURL ?? join(opts.dataDir, "state.db"));
   const registry = new Registry(store, builtinCatalogue());
   const url = serverURL(opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host, opts.port);
-  const [pki] = await Promise.all([ensurePKI(opts.dataDir, { hosts: defaultHosts(opts.host), server: url }), bootstrapCluster(registry, { apiServer: { host: opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host, port: opts.port } })]);
+  const advertise = opts.advertiseAddress || defaultAdvertiseAddress();
+  const clusterDomain = opts.clusterDomain ?? "cluster.local";
+  const dnsPort = opts.clusterDNSPort ?? 10053;
+  const disabled = new Set(opts.disable ?? []);
+  // Pods reach the API as kubernetes.default.svc (10.43.0.1 → advertise address): the serving cert names both.
+  const apiNames = [advertise, apiServerServiceIP(), "kubernetes", "kubernetes.default", "kubernetes.default.svc", `kubernetes.default.svc.${clusterDomain}`];
+  const [pki] = await Promise.all([
+    ensurePKI(opts.dataDir, { hosts: [...defaultHosts(opts.host), ...apiNames], server: url }),
+    bootstrapCluster(registry, { apiServer: { host: advertise, port: opts.port } }).then(async () => {
+      if (disabled.has("dns")) return;
+      const err = await ensureKubeDNSService(registry, { clusterIP: dnsServiceIP(), address: advertise, port: dnsPort });
+      if (err) log.error("cluster DNS: cannot create the kube-dns Service", { error: err.message });
+    }),
+  ]);
   const tokens = new TokenTable([[pki.token, { name: "system:bootstrap:tugboat", groups: ["system:bootstrappers", "system:nodes"] }]]);
+  // Signs and verifies service-account tokens (serviceaccounts/token, projected volumes).
+  setServiceAccountTokenIssuer(registry, ServiceAccountTokenIssuer.load(pki.dir));
   // Resource usage for `kubectl top` and the HPA; node agents add their sources.
   const metrics = new CompositeMetricsSource();
+  const kubeletClient = await kubeletClientCert(pki);
+  const proxy = podProxy({ registry, clientCert: kubeletClient });
   const api = new ApiServer({
     registry,
     pki,
@@ -74,9 +125,15 @@ export async function startServer(opts: ServerOptions, signal: AbortSignal, extr
     tokens,
     extraHandlers: [metricsHandler(metrics, registry)],
     extraDiscovery: [metricsDiscoveryGroup()],
+    // pods/log, exec, attach, portforward go to the node agent's HTTPS port.
+    streaming: proxy.streaming,
+    upgrade: proxy.upgrade,
   });
   await api.listen();
   const client = createInProcessClient(registry);
+  // Real node agents' /stats/summary → metrics.k8s.io (hollow nodes have their own source).
+  const agentMetrics = agentMetricsSource({ client, clientCert: kubeletClient, log });
+  metrics.add(agentMetrics);
   const informers = new SharedInformerFactory(client, { resyncPeriodMs: 0 });
   const identity = `${hostname()}_${randomBytes(4).toString("hex")}`;
   const supervisor = new Supervisor({
@@ -86,7 +143,18 @@ export async function startServer(opts: ServerOptions, signal: AbortSignal, extr
   const base = { api, registry, store, pki, client, informers, metrics, kubeconfigPath: join(opts.dataDir, "kubeconfig.yaml"), url };
   supervisor.add(
     new Compactor(store, {}),
-    ...controllerRunnables({ client, informers, log }, registry.catalogue.defs, opts.controllers, metrics),
+    agentMetrics,
+    ...controllerRunnables({ client, informers, log }, registry.catalogue.defs, opts.controllers, metrics, { hpaSyncPeriodMs: opts.hpaSyncPeriodMs }),
+    // Built-in LoadBalancer (k3s ServiceLB style); "-servicelb" in --controllers turns it off.
+    ...((opts.controllers ?? ["*"]).includes("-servicelb") ? [] : [serviceLBRunnable({ client, informers, log })]),
+    // Cluster DNS and ingress serve on every server; only the Ingress status writer needs the lease.
+    ...(disabled.has("dns") ? [] : [clusterDNSRunnable({ informers, domain: clusterDomain, host: opts.clusterDNSBind ?? "0.0.0.0", port: dnsPort, dnsServiceIP: dnsServiceIP(), log })]),
+    ...(disabled.has("ingress")
+      ? []
+      : [
+          new IngressController({ informers, host: opts.ingressBind ?? "0.0.0.0", httpPort: opts.ingressHttpPort ?? 80, httpsPort: opts.ingressHttpsPort ?? 443, defaultCertificate: () => persistedDefaultCertificate(pki), log }),
+          controllerRunnable(ingressStatusController({ address: advertise }), { client, informers, log }),
+        ]),
     ...(opts.scheduler === false ? [] : [schedulerRunnable({ client, informers, log, recorder: new ClientEventRecorder(client, { component: "default-scheduler" }) })]),
     ...extra(base),
   );

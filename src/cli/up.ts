@@ -1,8 +1,16 @@
 // `tug up` and `tug agent --hollow N`: a node side next to (or away from) the control
 // plane. In `tug up` the node talks to the server over HTTPS with the admin kubeconfig,
 // exactly as a remote agent would: no in-process back door (ARCHITECTURE.md, Runnables).
-// Hollow nodes (src/agent/hollow) simulate kubelets for fast tests and scale runs.
+// Hollow nodes (src/agent/hollow) simulate kubelets for fast tests and scale runs; the
+// real agent (src/agent/agent.ts) runs containers through containerd, and `tug up`
+// then deploys a small demo app (demo/hello.yaml) and prints how to reach it.
 
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseAllDocuments } from "yaml";
+import type { KObject } from "../apimachinery/types.js";
+import type { ServerOptions } from "./server.js";
 import { loadKubeconfig } from "../client/kubeconfig.js";
 import { createHttpClient } from "../client/http.js";
 import { SharedInformerFactory } from "../client/sharedinformers.js";
@@ -45,4 +53,117 @@ export function hollowAgent(client: Client, opts: HollowAgentOptions): Runnable 
       await informers.stopped();
     },
   };
+}
+
+// ---- `tug up` with the real node agent ------------------------------------------
+
+/** Where demo/hello.yaml is, from src/cli or dist/src/cli. */
+export function demoManifestPath(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const p = join(dir, "demo", "hello.yaml");
+    if (existsSync(p)) return p;
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+function gvrOf(obj: KObject): string {
+  const plural = `${String(obj.kind).toLowerCase()}${String(obj.kind).endsWith("s") ? "es" : "s"}`;
+  return `${obj.apiVersion}/${plural}`;
+}
+
+/** Creates each object of the manifest; objects that exist already are left as they are. */
+export async function applyManifest(client: Client, file: string): Promise<KObject[]> {
+  const objs = parseAllDocuments(readFileSync(file, "utf8"))
+    .map((d) => d.toJS() as KObject)
+    .filter((o) => o && o.kind);
+  for (const obj of objs) {
+    try {
+      await client.create(gvrOf(obj), obj);
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw err;
+    }
+  }
+  return objs;
+}
+
+/** Waits for the demo Deployment to be available; returns its pods' IPs (or undefined on timeout). */
+export async function waitForDemo(client: Client, signal: AbortSignal, timeoutMs = 180_000): Promise<{ podIPs: string[]; clusterIP?: string } | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (!signal.aborted && Date.now() < deadline) {
+    try {
+      const d = await client.get("apps/v1/deployments", "demo", "hello");
+      const want = d.spec?.replicas ?? 1;
+      if ((d.status?.availableReplicas ?? 0) >= want && (d.status?.updatedReplicas ?? 0) >= want) {
+        const pods = await client.list("v1/pods", { namespace: "demo", labelSelector: "app=hello" });
+        const podIPs = pods.items
+          .filter((p) => !p.metadata.deletionTimestamp && (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"))
+          .map((p) => p.status?.podIP as string)
+          .filter(Boolean);
+        const svc = await client.get("v1/services", "demo", "hello").catch(() => undefined);
+        if (podIPs.length >= want) return { podIPs, clusterIP: svc?.spec?.clusterIP };
+      }
+    } catch {
+      // not there yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return undefined;
+}
+
+export interface UpRealOptions {
+  server: ServerOptions;
+  /** Parsed node flags (cli/agent.ts nodeFlags) plus no-demo. */
+  values: Record<string, string | boolean | undefined>;
+}
+
+/** `tug up` without --hollow-nodes: server + one real node agent (+ the demo app). */
+export async function runUpReal(o: UpRealOptions, signal: AbortSignal): Promise<number> {
+  const { startServer } = await import("./server.js");
+  const { agentOptionsFrom } = await import("./agent.js");
+  const { realAgent } = await import("../agent/agent.js");
+  const agentOpts = await agentOptionsFrom(o.values);
+  const log = consoleLogger("up");
+  let kubeconfigPath = "";
+  let url = "";
+  let client: Client | undefined;
+  let onNodeReady!: (i: import("../agent/agent.js").AgentInfo) => void;
+  const nodeReady = new Promise<import("../agent/agent.js").AgentInfo>((r) => (onNodeReady = r));
+  const server = await startServer(o.server, signal, (base) => {
+    kubeconfigPath = base.kubeconfigPath;
+    url = base.url;
+    client = nodeClient(base.kubeconfigPath);
+    const caPEM = loadKubeconfig(base.kubeconfigPath).ca;
+    return [realAgent({ ...agentOpts, client, caPEM, dataDir: join(o.server.dataDir, "agent"), controlPlane: true, onReady: onNodeReady })];
+  });
+  const stopped = server.done;
+  const info = await Promise.race([nodeReady, stopped.then(() => undefined)]);
+  if (info && client) {
+    console.error(`tug up: server ${url}, node ${info.nodeName} (${info.nodeIP}, pods ${info.podCIDR}) ready`);
+    console.error(`  export KUBECONFIG=${kubeconfigPath}`);
+    console.error(`  kubectl get nodes -o wide; kubectl get pods -A`);
+    const manifest = o.values["no-demo"] === true ? undefined : demoManifestPath();
+    if (manifest) {
+      try {
+        await applyManifest(client, manifest);
+        log.info("demo app deployed; waiting for it to be ready", { manifest });
+        const demo = await waitForDemo(client, signal);
+        if (demo) {
+          console.error(`tug up: demo app "hello" (namespace demo, ${demo.podIPs.length} pods) is ready. Reach it:`);
+          for (const ip of demo.podIPs) console.error(`  curl http://${ip}:8080/            # pod IP, routed from this host`);
+          if (info.parts.some((p) => p.includes("proxy")) && demo.clusterIP) console.error(`  curl http://${demo.clusterIP}/            # the Service's ClusterIP`);
+          if (info.kubeletPort) console.error(`  kubectl --kubeconfig ${kubeconfigPath} -n demo port-forward svc/hello 8080:80 &  curl http://127.0.0.1:8080/`);
+          console.error(`  kubectl --kubeconfig ${kubeconfigPath} -n demo get deploy,pods,svc -o wide`);
+        } else if (!signal.aborted) {
+          console.error(`tug up: the demo app is not ready yet; see kubectl --kubeconfig ${kubeconfigPath} -n demo describe pods`);
+        }
+      } catch (err) {
+        log.error("demo app failed", { error: String((err as Error)?.message ?? err) });
+      }
+    }
+  }
+  await stopped;
+  console.error(`tug up stopped; pods keep running and come back under the next tug up (tug down --data-dir ${o.server.dataDir} stops them)`);
+  return 0;
 }

@@ -11,6 +11,7 @@ import { deleteCollection, deleteObject } from "../apiserver/deletion.js";
 import { watchObjects } from "../apiserver/watch.js";
 import { bindPod, evictPod, finalizeNamespace, getScale, patchScale, updateScale } from "../apiserver/subresources.js";
 import { parseFieldValidation } from "../apiserver/fieldvalidation.js";
+import { createTokenRequest } from "../apiserver/tokenrequest.js";
 import { BadRequest } from "../apimachinery/errors.js";
 
 export function createInProcessClient(reg: Registry, fieldManager = "tug-controller"): Client {
@@ -34,6 +35,7 @@ export function createInProcessClient(reg: Registry, fieldManager = "tug-control
       const def = reg.def(gvr);
       if (def.plural === "pods" && subresource === "binding") return bindPod(reg, def, namespace!, name, deepCopy(body));
       if (def.plural === "pods" && subresource === "eviction") return evictPod(reg, def, namespace!, name, deepCopy(body));
+      if (def.group === "" && def.plural === "serviceaccounts" && subresource === "token") return createTokenRequest(reg, namespace!, name, deepCopy(body));
       throw new BadRequest(`subresource ${subresource} of ${gvr} does not accept POST`);
     },
     async update(gvr, obj, opts) {

@@ -14,3 +14,10 @@ test("the hash is stable, ignores key order and its own label, and changes with 
   assert.notEqual(podTemplateHash(template, 1), h);
   assert.ok(templatesEqualIgnoringHash(template, { ...template, metadata: { labels: { app: "web", [POD_TEMPLATE_HASH_LABEL]: "x" } } }));
 });
+
+test("null fields and empty objects count as absent: the template `kubectl rollout undo` writes back matches the old ReplicaSet", () => {
+  const h = podTemplateHash(template);
+  const undone = { metadata: { creationTimestamp: null, labels: { app: "web", [POD_TEMPLATE_HASH_LABEL]: h } }, spec: { containers: [{ ...template.spec.containers[0], resources: {} }], nodeSelector: null, tolerations: [] } };
+  assert.equal(podTemplateHash(undone), h);
+  assert.ok(templatesEqualIgnoringHash(template, undone));
+});

@@ -22,9 +22,29 @@ export function canonicalJSON(v: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJSON(o[k])}`).join(",")}}`;
 }
 
+/**
+ * A deep copy without null-valued fields and without empty objects and lists: upstream
+ * compares templates with apimachinery's semantic equality on Go structs, where `null`,
+ * an omitted field, `{}` of a struct and an empty map or slice are all the same zero
+ * value. kubectl 1.32's `rollout undo` sends `metadata.creationTimestamp: null` and
+ * `resources: {}`, which must not look like a new template.
+ */
+function withoutZeroValues(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutZeroValues);
+  if (v === null || typeof v !== "object") return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (x === null || x === undefined) continue;
+    const y = withoutZeroValues(x);
+    if (y !== null && typeof y === "object" && Object.keys(y).length === 0) continue;
+    out[k] = y;
+  }
+  return out;
+}
+
 /** A deep copy of a pod template without the pod-template-hash label (empty labels dropped). */
 export function templateWithoutHash(template: unknown): Record<string, any> {
-  const t = JSON.parse(JSON.stringify(template ?? {})) as Record<string, any>;
+  const t = withoutZeroValues(template ?? {}) as Record<string, any>;
   const labels = t.metadata?.labels;
   if (labels && typeof labels === "object") {
     delete labels[POD_TEMPLATE_HASH_LABEL];

@@ -29,6 +29,13 @@ export interface ControllerEnv {
   resources: ResourceInfo[];
   /** Resource metrics (metrics.k8s.io); without it the HPA controller idles. */
   metrics?: MetricsSource;
+  /** Controller timing flags (kube-controller-manager's --horizontal-pod-autoscaler-sync-period …). */
+  tuning?: ControllerTuning;
+}
+
+export interface ControllerTuning {
+  /** --horizontal-pod-autoscaler-sync-period (default 15 s). */
+  hpaSyncPeriodMs?: number;
 }
 
 export interface ControllerEntry {
@@ -44,7 +51,7 @@ export const controllerEntries: ControllerEntry[] = [
   { name: "endpoints", build: (e) => controllerRunnable(endpointsController(), e.deps) },
   { name: "endpointslice", build: (e) => controllerRunnable(endpointSliceController(), e.deps) },
   { name: "serviceaccount", build: (e) => controllerRunnable(serviceAccountController(), e.deps) },
-  { name: "horizontalpodautoscaling", build: (e) => (e.metrics ? controllerRunnable(hpaController({ metrics: e.metrics }), e.deps) : { name: "controller/horizontalpodautoscaling", needsLeader: false, start: (s) => new Promise<void>((r) => s.addEventListener("abort", () => r(), { once: true })) }) },
+  { name: "horizontalpodautoscaling", build: (e) => (e.metrics ? controllerRunnable(hpaController({ metrics: e.metrics, syncPeriodMs: e.tuning?.hpaSyncPeriodMs }), e.deps) : { name: "controller/horizontalpodautoscaling", needsLeader: false, start: (s) => new Promise<void>((r) => s.addEventListener("abort", () => r(), { once: true })) }) },
   { name: "disruption", build: (e) => controllerRunnable(disruptionController(), e.deps) },
   { name: "nodelifecycle", build: (e) => controllerRunnable(nodeLifecycleController(), e.deps) },
   { name: "job", build: (e) => controllerRunnable(jobController, e.deps) },
@@ -57,8 +64,8 @@ export const controllerEntries: ControllerEntry[] = [
  * Runnables for the enabled controllers: `enabled` follows kube-controller-manager's
  * --controllers flag ("*" = all, "-name" disables one, "name" enables one).
  */
-export function controllerRunnables(deps: ControllerDeps, defs: readonly ResourceDef[], enabled: string[] = ["*"], metrics?: MetricsSource): Runnable[] {
-  const env: ControllerEnv = { deps, resources: resourcesFromDefs(defs), metrics };
+export function controllerRunnables(deps: ControllerDeps, defs: readonly ResourceDef[], enabled: string[] = ["*"], metrics?: MetricsSource, tuning?: ControllerTuning): Runnable[] {
+  const env: ControllerEnv = { deps, resources: resourcesFromDefs(defs), metrics, tuning };
   const on = (name: string) => {
     if (enabled.includes(`-${name}`)) return false;
     return enabled.includes("*") || enabled.includes(name);

@@ -49,6 +49,19 @@ export interface Plugin {
   score?(ctx: CycleContext, node: NodeInfo): number;
   /** Rescales raw scores in place to 0..MAX_NODE_SCORE. */
   normalizeScore?(ctx: CycleContext, scores: number[]): void;
+  /**
+   * After a node is chosen, before the Binding: the writes this plugin needs first
+   * (upstream PreBind), as data; the scheduler applies them and binds only if they succeed.
+   */
+  preBind?(pod: PodInfo, node: string, snapshot: Snapshot): PreBindPatch[];
+}
+
+/** A merge patch the scheduler applies before binding (e.g. a claim's selected-node). */
+export interface PreBindPatch {
+  gvr: string;
+  namespace?: string;
+  name: string;
+  patch: Record<string, unknown>;
 }
 
 /** The rejection histogram of one attempt (Nomad's AllocMetric). */

@@ -109,3 +109,25 @@ test("a high-priority pod preempts a lower-priority one", async () => {
     assert.match(pre.message, /^Preempted by pod .+ on node only$/);
   });
 });
+
+test("VolumeBinding end to end: a WaitForFirstConsumer claim gets selected-node; an Immediate one blocks until bound", async () => {
+  await withScheduler(async (api) => {
+    await addNode(api, "node-a", "2");
+    const claim = (name: string, storageClassName: string) => ({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name, namespace: "default" }, spec: { storageClassName, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } });
+    await api.client.create("storage.k8s.io/v1/storageclasses", { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: "now" }, provisioner: "example.com/x", volumeBindingMode: "Immediate" });
+    await api.client.create("v1/persistentvolumeclaims", claim("later", "local-path"));
+    await api.client.create("v1/persistentvolumeclaims", claim("now", "now"));
+    const vol = (c: string) => ({ volumes: [{ name: "data", persistentVolumeClaim: { claimName: c } }] });
+    await api.client.create("v1/pods", podObj("waits", "100m", vol("later")));
+    await api.client.create("v1/pods", podObj("blocked", "100m", vol("now")));
+    await until("waits bound", async () => (await api.client.get("v1/pods", "default", "waits")).spec?.nodeName);
+    assert.equal((await api.client.get("v1/persistentvolumeclaims", "default", "later")).metadata.annotations?.["volume.kubernetes.io/selected-node"], "node-a");
+    const msg = await until("blocked reported", async () => (await api.client.get("v1/pods", "default", "blocked")).status?.conditions?.find((c: any) => c.type === "PodScheduled")?.message);
+    assert.match(msg, /^0\/1 nodes are available: pod has unbound immediate PersistentVolumeClaims\./);
+    // A PV bound to the claim, with node affinity for node-a: the pod follows.
+    await api.client.create("v1/persistentvolumes", { apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pv-now" }, spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], hostPath: { path: "/tmp/x" }, nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: ["node-a"] }] }] } } } });
+    const c = await api.client.get("v1/persistentvolumeclaims", "default", "now");
+    await api.client.update("v1/persistentvolumeclaims", { ...c, spec: { ...c.spec, volumeName: "pv-now" } });
+    assert.equal(await until("blocked bound", async () => (await api.client.get("v1/pods", "default", "blocked")).spec?.nodeName), "node-a");
+  });
+});

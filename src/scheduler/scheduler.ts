@@ -115,6 +115,16 @@ export class Scheduler implements Runnable {
     const namespaces = inf.informerFor("v1/namespaces");
     this.priorityClasses = inf.informerFor("scheduling.k8s.io/v1/priorityclasses");
     if (this.opts.preemption !== false) this.pdbs = inf.informerFor("policy/v1/poddisruptionbudgets");
+    // Claims, volumes and classes for VolumeBinding; a change may unblock parked pods.
+    const claims = inf.informerFor("v1/persistentvolumeclaims");
+    const volumes = inf.informerFor("v1/persistentvolumes");
+    const classes = inf.informerFor("storage.k8s.io/v1/storageclasses");
+    this.cache.volumes = {
+      claim: (ns, name) => claims.store.get(ns, name),
+      volume: (name) => volumes.store.get(undefined, name),
+      storageClass: (name) => classes.store.get(undefined, name),
+    };
+    const storageChanged = { onAdd: () => this.queue.moveAllToActiveOrBackoff(), onUpdate: () => this.queue.moveAllToActiveOrBackoff() };
     const regs = [
       nodes.addEventHandler({
         onAdd: (n) => {
@@ -132,6 +142,9 @@ export class Scheduler implements Runnable {
         onUpdate: (o, p) => this.onPod(p, o),
         onDelete: (p) => this.onPodDelete(p),
       }),
+      claims.addEventHandler(storageChanged),
+      volumes.addEventHandler(storageChanged),
+      classes.addEventHandler(storageChanged),
       namespaces.addEventHandler({
         onAdd: (ns) => this.cache.namespaceLabels.set(ns.metadata.name ?? "", ns.metadata.labels ?? {}),
         onUpdate: (_o, ns) => this.cache.namespaceLabels.set(ns.metadata.name ?? "", ns.metadata.labels ?? {}),
@@ -257,6 +270,19 @@ export class Scheduler implements Runnable {
   }
 
   private async bind(qp: QueuedPod, info: PodInfo, node: string): Promise<void> {
+    try {
+      for (const plugin of this.framework.plugins) {
+        for (const w of plugin.preBind?.(info, node, this.cache) ?? []) await this.deps.client.patch(w.gvr, w.namespace, w.name, "merge", w.patch);
+      }
+    } catch (err) {
+      // A failed PreBind (a claim vanished, a conflict): un-assume and try the pod again later.
+      this.cache.forget(info.key);
+      this.queue.moveAllToActiveOrBackoff();
+      const msg = String((err as Error)?.message ?? err);
+      this.deps.recorder?.event(info.pod, "Warning", "FailedScheduling", `running PreBind plugins: ${msg}`);
+      this.queue.requeue(qp, false);
+      return;
+    }
     try {
       await this.deps.client.createSubresource("v1/pods", info.namespace, info.name, "binding", {
         apiVersion: "v1",

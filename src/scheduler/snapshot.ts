@@ -312,8 +312,20 @@ interface PodState {
  * Pods may arrive before their node; they are kept on a placeholder that is not
  * schedulable until the Node object appears.
  */
+/**
+ * Read access to the storage objects VolumeBinding needs (claims, volumes, classes),
+ * backed by the scheduler's informers; absent in snapshots built without storage.
+ */
+export interface VolumeLister {
+  claim(namespace: string, name: string): KObject | undefined;
+  volume(name: string): KObject | undefined;
+  storageClass(name: string): KObject | undefined;
+}
+
 export class Snapshot {
   private readonly infos = new Map<string, NodeInfo>();
+  /** PVCs, PVs and StorageClasses (VolumeBinding skips itself when unset). */
+  volumes?: VolumeLister;
   /** Nodes with a Node object, in insertion order (the sampling order). */
   nodeList: NodeInfo[] = [];
   private readonly nodeIndex = new Map<string, number>();

@@ -1,24 +1,43 @@
 // Picks the store backend from a URL, as k3s/kine pick theirs from `--datastore-endpoint`
 // (https://docs.k3s.io/datastore): `sqlite:///abs/path.db` or a plain file path opens the
-// SQLite log; `etcd://host:port` is reserved for the etcd backend. Adding a backend is one
-// entry in `backends`.
+// SQLite log; `etcd://host:port[,host:port…]` talks to an etcd v3 cluster (etcd.ts). Adding
+// a backend is one entry in `backends`.
 
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SqliteStore } from "./sqlite.js";
+import { EtcdStore, parseEtcdURL } from "./etcd.js";
 import { StoreError, UnsupportedError, type Store } from "./types.js";
 
-type Opener = (url: URL, raw: string) => Promise<Store>;
+type Opener = (raw: string) => Promise<Store>;
+
+function parseURL(raw: string): URL {
+  try {
+    return new URL(raw);
+  } catch {
+    throw new StoreError(`store URL: cannot parse "${raw}"`);
+  }
+}
 
 const backends: Record<string, Opener> = {
-  "sqlite:": async (url) => {
+  "sqlite:": async (raw) => {
+    const url = parseURL(raw);
     // sqlite:///abs/path.db → /abs/path.db (the file: URL rules decode %20 and friends).
     if (url.host !== "") throw new StoreError(`store URL: sqlite URLs take an absolute path (sqlite:///path), got host "${url.host}"`);
     return openSqlitePath(fileURLToPath(new URL(`file://${url.pathname}`)));
   },
-  "etcd:": async () => {
-    throw new UnsupportedError("etcd backend not built yet");
+  // A comma-separated host list is not a URL host, so etcd URLs are parsed by hand.
+  "etcd:": async (raw) => {
+    const endpoints = parseEtcdURL(raw);
+    const store = new EtcdStore({ endpoints, callTimeoutMs: 10_000 });
+    try {
+      await store.currentRevision(); // fail at startup, not on the first request
+    } catch (err) {
+      await store.close();
+      throw new StoreError(`store URL: cannot reach etcd at ${endpoints.join(",")}: ${(err as Error).message}`);
+    }
+    return store;
   },
 };
 
@@ -37,11 +56,5 @@ export async function openStore(url: string): Promise<Store> {
   if (!opener) {
     throw new UnsupportedError(`store URL: unknown scheme "${scheme}" (want sqlite:///path, a file path or etcd://host:port)`);
   }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new StoreError(`store URL: cannot parse "${url}"`);
-  }
-  return opener(parsed, url);
+  return opener(url);
 }

@@ -251,7 +251,9 @@ describe("sqlite store", () => {
       const b = await openStore(join(t.dir, "new dir", "a.db")); // same file by plain path
       assert.equal((await b.get("/x"))?.modRevision, rev);
       await b.close();
-      await assert.rejects(openStore("etcd://127.0.0.1:2379"), (e) => e instanceof UnsupportedError && /etcd backend not built yet/.test(e.message));
+      // etcd URLs are checked before any connection (etcd.test.ts opens a real one).
+      await assert.rejects(openStore("etcd://"), (e) => e instanceof StoreError && /etcd:\/\/host:port/.test(e.message));
+      await assert.rejects(openStore("etcd://127.0.0.1:2379,nohost"), /"nohost" is not host:port/);
       await assert.rejects(openStore("mysql://db/x"), UnsupportedError);
       await assert.rejects(openStore("sqlite://host/x.db"), /absolute path/);
       await assert.rejects(openStore(""), /store URL/);

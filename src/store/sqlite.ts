@@ -5,7 +5,9 @@
 // (the object's resourceVersion). `current` points at the latest row of each live key
 // so reads of the present never scan history. UNIQUE (name, prev_revision) means two
 // writers that read the same version can never both append after it, even from two
-// processes. Watchers share one in-process notifier (watch-hub in this file).
+// processes. Watchers share one in-process notifier (watch-hub in this file). Writes
+// are group-committed: all writes issued in one event-loop turn share one transaction
+// and so one fsync, and each is acknowledged only after that commit (see `flush`).
 // See README.md in this folder for the diagram and vocabulary.
 
 import Database from "better-sqlite3";
@@ -35,6 +37,12 @@ export interface SqliteStoreOptions {
    * killed process but may lose the last commits on power loss: for benchmarks and test setup.
    */
   durable?: boolean;
+  /**
+   * Default true: writes issued in one event-loop turn share one transaction and fsync
+   * (see `enqueue`). false commits each write on its own, as before group commit: kept so
+   * the store benchmark can show both in one run.
+   */
+  groupCommit?: boolean;
 }
 
 const SCHEMA = `
@@ -119,6 +127,15 @@ function byteCompare(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
+/** One queued write: `op` runs inside the group's transaction and returns its event. */
+interface PendingWrite {
+  op: () => { event: StoreEvent; result: unknown };
+  resolve(result: unknown): void;
+  reject(err: unknown): void;
+}
+
+type Outcome = { ok: true; event: StoreEvent; result: unknown } | { ok: false; err: unknown };
+
 interface WatchEntry {
   prefix: string;
   /** Only events above this revision are delivered. */
@@ -145,9 +162,21 @@ export class SqliteStore implements Store {
   private watcherCount = 0;
   private poller: NodeJS.Timeout | undefined;
 
+  // Group commit: writes wait here until the end of the current event-loop turn.
+  private pending: PendingWrite[] = [];
+  private flushScheduled = false;
+  private readonly groupCommit: boolean;
+  /** Write transactions committed and writes acknowledged: writes / commits is the mean group size. */
+  readonly commitStats = { commits: 0, writes: 0 };
+  /** Runs one write under a savepoint, so a refused write leaves the group's others intact. */
+  private readonly savepoint: (op: PendingWrite["op"]) => { event: StoreEvent; result: unknown };
+  /** The group's transaction (BEGIN IMMEDIATE … COMMIT: one fsync under synchronous=FULL). */
+  private readonly group: { immediate(batch: PendingWrite[]): Outcome[] };
+
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     this.path = path;
     this.pollIntervalMs = opts.pollIntervalMs ?? 150;
+    this.groupCommit = opts.groupCommit ?? true;
     this.db = new Database(path, { timeout: opts.busyTimeoutMs ?? 10_000 });
     this.db.pragma("journal_mode = WAL");
     this.db.pragma(opts.durable === false ? "synchronous = NORMAL" : "synchronous = FULL");
@@ -205,6 +234,16 @@ export class SqliteStore implements Store {
       sweepTombstones: db.prepare(`DELETE FROM log WHERE id > @lo AND id <= @hi AND deleted = 1`),
     };
     this.delivered = this.seq();
+    this.savepoint = db.transaction((op: PendingWrite["op"]) => op());
+    this.group = db.transaction((batch: PendingWrite[]): Outcome[] =>
+      batch.map((w): Outcome => {
+        try {
+          return { ok: true, ...this.savepoint(w.op) };
+        } catch (err) {
+          return { ok: false, err };
+        }
+      }),
+    );
   }
 
   // ---- reads -------------------------------------------------------------------------
@@ -302,16 +341,13 @@ export class SqliteStore implements Store {
     this.open();
     checkKey(key);
     checkValue(value);
-    const id = this.db
-      .transaction(() => {
-        if (this.stmts.getLive.get(key)) throw new KeyExistsError(key);
-        // After a delete the chain continues from the tombstone (if not compacted yet).
-        const prev = (this.stmts.lastRowId.get(key) as number | null) ?? 0;
-        return this.append({ name: key, created: 1, deleted: 0, create_revision: 0, prev_revision: prev, value });
-      })
-      .immediate();
-    this.committed({ type: "put", kv: { key, value, createRevision: id, modRevision: id } });
-    return id;
+    return this.enqueue(() => {
+      if (this.stmts.getLive.get(key)) throw new KeyExistsError(key);
+      // After a delete the chain continues from the tombstone (if not compacted yet).
+      const prev = (this.stmts.lastRowId.get(key) as number | null) ?? 0;
+      const id = this.append({ name: key, created: 1, deleted: 0, create_revision: 0, prev_revision: prev, value });
+      return { event: { type: "put", kv: { key, value, createRevision: id, modRevision: id } }, result: id };
+    });
   }
 
   async update(key: string, value: string, expectedRevision: number): Promise<number> {
@@ -319,54 +355,93 @@ export class SqliteStore implements Store {
     checkKey(key);
     checkValue(value);
     checkRevision("expectedRevision", expectedRevision);
-    const { id, prev } = this.db
-      .transaction(() => {
-        const row = this.stmts.getLive.get(key) as KvRow | undefined;
-        if (!row) throw new KeyNotFoundError(key);
-        if (row.id !== expectedRevision) throw new RevisionMismatchError(key, kvOf(row));
-        const id = this.append({
-          name: key,
-          created: 0,
-          deleted: 0,
-          create_revision: row.create_revision,
-          prev_revision: row.id,
-          value,
-        });
-        return { id, prev: kvOf(row) };
-      })
-      .immediate();
-    this.committed({
-      type: "put",
-      kv: { key, value, createRevision: prev.createRevision, modRevision: id },
-      prevKv: prev,
+    return this.enqueue(() => {
+      const row = this.stmts.getLive.get(key) as KvRow | undefined;
+      if (!row) throw new KeyNotFoundError(key);
+      if (row.id !== expectedRevision) throw new RevisionMismatchError(key, kvOf(row));
+      const id = this.append({
+        name: key,
+        created: 0,
+        deleted: 0,
+        create_revision: row.create_revision,
+        prev_revision: row.id,
+        value,
+      });
+      const prevKv = kvOf(row);
+      return { event: { type: "put", kv: { key, value, createRevision: prevKv.createRevision, modRevision: id }, prevKv }, result: id };
     });
-    return id;
   }
 
   async delete(key: string, expectedRevision?: number): Promise<{ revision: number; prevKv: KeyValue }> {
     this.open();
     checkKey(key);
     if (expectedRevision !== undefined) checkRevision("expectedRevision", expectedRevision);
-    const { id, prevKv } = this.db
-      .transaction(() => {
-        const row = this.stmts.getLive.get(key) as KvRow | undefined;
-        if (!row) throw new KeyNotFoundError(key);
-        if (expectedRevision !== undefined && row.id !== expectedRevision) {
-          throw new RevisionMismatchError(key, kvOf(row));
-        }
-        const id = this.append({
-          name: key,
-          created: 0,
-          deleted: 1,
-          create_revision: row.create_revision,
-          prev_revision: row.id,
-          value: row.value,
-        });
-        return { id, prevKv: kvOf(row) };
-      })
-      .immediate();
-    this.committed({ type: "delete", kv: { ...prevKv, modRevision: id }, prevKv });
-    return { revision: id, prevKv };
+    return this.enqueue(() => {
+      const row = this.stmts.getLive.get(key) as KvRow | undefined;
+      if (!row) throw new KeyNotFoundError(key);
+      if (expectedRevision !== undefined && row.id !== expectedRevision) {
+        throw new RevisionMismatchError(key, kvOf(row));
+      }
+      const id = this.append({
+        name: key,
+        created: 0,
+        deleted: 1,
+        create_revision: row.create_revision,
+        prev_revision: row.id,
+        value: row.value,
+      });
+      const prevKv = kvOf(row);
+      return { event: { type: "delete", kv: { ...prevKv, modRevision: id }, prevKv }, result: { revision: id, prevKv } };
+    });
+  }
+
+  /**
+   * Group commit. A write is queued and the queue is flushed once per event-loop turn
+   * (setImmediate runs after all I/O callbacks of the turn), so the writes of every
+   * request that arrived together share one BEGIN IMMEDIATE … COMMIT and one fsync.
+   * Each write still runs its own checks in order against the writes before it, under a
+   * savepoint, and its promise settles only after the COMMIT returned: an acknowledged
+   * write is as durable as before (synchronous=FULL). If the COMMIT itself fails, every
+   * write of the group fails with it.
+   */
+  private enqueue<T>(op: () => { event: StoreEvent; result: T }): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ op, resolve: resolve as (r: unknown) => void, reject });
+      if (!this.groupCommit) this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    if (this.closed) {
+      for (const w of batch) w.reject(new StoreError("store is closed"));
+      return;
+    }
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.group.immediate(batch);
+      this.commitStats.commits++;
+      this.commitStats.writes += batch.length;
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const o = outcomes[i];
+      if (o.ok) {
+        this.committed(o.event);
+        batch[i].resolve(o.result);
+      } else {
+        batch[i].reject(o.err);
+      }
+    }
   }
 
   /**
@@ -553,6 +628,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flush(); // writes already issued are committed (and acknowledged) before closing
     this.closed = true;
     const err = new StoreError("store closed");
     for (const set of [...this.byPrefix.values()]) for (const w of [...set]) this.fail(w, err);

@@ -6,6 +6,7 @@
 import type { MetricsSource, NodeMetricsSample, PodMetricsSample } from "../../apiserver/metrics.js";
 import { formatQuantity, parseQuantity } from "../../apimachinery/quantity.js";
 import { hollowMetrics } from "./runtime.js";
+import { hollowNodeNames } from "./node.js";
 
 const SYSTEM_CPU_NANOS = 50_000_000n; // 50m
 const SYSTEM_MEMORY_NANOS = 256n * 1024n * 1024n * 1_000_000_000n; // 256Mi
@@ -26,6 +27,9 @@ export function hollowMetricsSource(): MetricsSource {
     },
     *nodeMetrics(): Iterable<NodeMetricsSample> {
       const byNode = new Map<string, { cpu: bigint; mem: bigint; ts: string }>();
+      // A node without pods still reports its system overhead (`kubectl top nodes` lists it).
+      const now = new Date().toISOString();
+      for (const name of hollowNodeNames) byNode.set(name, { cpu: SYSTEM_CPU_NANOS, mem: SYSTEM_MEMORY_NANOS, ts: now });
       for (const u of hollowMetrics.values()) {
         const cur = byNode.get(u.node) ?? { cpu: SYSTEM_CPU_NANOS, mem: SYSTEM_MEMORY_NANOS, ts: u.timestamp };
         cur.cpu += parseQuantity(u.cpu).nanos;

@@ -10,7 +10,8 @@ import type { KObject } from "../../apimachinery/types.js";
 import { hollowFleet, fleetCIDRMask } from "./fleet.js";
 import { LEASES, NODE_LEASE_NAMESPACE, subnetAt } from "./node.js";
 import { hollowMetrics, parseCIDR } from "./runtime.js";
-import { parseDuration, crashLoopBackOffMs } from "./stages.js";
+import { parseDuration, crashLoopBackOffMs, CPU_USAGE_ANNOTATION, HEARTBEAT_ANNOTATION } from "./stages.js";
+import { hollowMetricsSource } from "./metricssource.js";
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, clock?: FakeClock, stepMs = 100, tries = 300): Promise<T> {
   for (let i = 0; i < tries; i++) {
@@ -145,6 +146,34 @@ test("restartPolicy Always: exit → CrashLoopBackOff → running again with res
     assert.equal(waiting.status.phase, "Running");
     // backoffScale 0.01: 10 s → 100 ms.
     await until("restarted", async () => (await api.client.get("v1/pods", "default", "crash")).status?.containerStatuses?.[0]?.state?.running, clock, 50);
+  });
+});
+
+test("HEARTBEAT_ANNOTATION on the Node stops lease renewals; removing it resumes them", async () => {
+  await withFleet(2, async ({ api, clock, fleet }) => {
+    await api.client.patch("v1/nodes", undefined, "hollow-node-1", "merge", { metadata: { annotations: { [HEARTBEAT_ANNOTATION]: "stopped" } } });
+    await until("heartbeat stopped", async () => !fleet.node("hollow-node-1")!.isHeartbeating(), clock, 500);
+    assert.equal(fleet.node("hollow-node-0")!.isHeartbeating(), true);
+    const frozen = (await api.client.get(LEASES, NODE_LEASE_NAMESPACE, "hollow-node-1")).spec.renewTime;
+    await clock.advance(25_000);
+    await flushMicrotasks();
+    assert.equal((await api.client.get(LEASES, NODE_LEASE_NAMESPACE, "hollow-node-1")).spec.renewTime, frozen);
+    await api.client.patch("v1/nodes", undefined, "hollow-node-1", "merge", { metadata: { annotations: { [HEARTBEAT_ANNOTATION]: null } } });
+    await until("lease renewed again", async () => (await api.client.get(LEASES, NODE_LEASE_NAMESPACE, "hollow-node-1")).spec.renewTime !== frozen, clock, 500);
+  });
+});
+
+test("usage follows the pod's annotations while it runs; idle nodes report their overhead", async () => {
+  await withFleet(2, async ({ api, clock }) => {
+    await api.client.create("v1/pods", pod("busy", { annotations: { [CPU_USAGE_ANNOTATION]: "100m" } }));
+    await bind(api, "busy", "hollow-node-0");
+    await until("running", async () => hollowMetrics.get("default/busy")?.cpu === "100m", clock);
+    await api.client.patch("v1/pods", "default", "busy", "merge", { metadata: { annotations: { [CPU_USAGE_ANNOTATION]: "900m" } } });
+    await until("usage raised", async () => hollowMetrics.get("default/busy")?.cpu === "900m", clock);
+    const nodes = [...hollowMetricsSource().nodeMetrics()];
+    assert.deepEqual(nodes.map((n) => n.name).sort(), ["hollow-node-0", "hollow-node-1"]);
+    assert.equal(nodes.find((n) => n.name === "hollow-node-1")!.usage.cpu, "50m");
+    assert.equal(nodes.find((n) => n.name === "hollow-node-0")!.usage.cpu, "950m");
   });
 });
 

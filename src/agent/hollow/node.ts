@@ -13,12 +13,15 @@ import type { Client } from "../../client/types.js";
 import { realClock, type Clock } from "../../client/clock.js";
 import type { SharedInformerFactory } from "../../client/sharedinformers.js";
 import { silentLogger, type Logger, type Runnable } from "../../client/runnable.js";
-import { HollowPodDriver, intToIp, parseCIDR, rfc3339, type HollowNodeView } from "./runtime.js";
-import { defaultStages, type Stage, type StageOptions } from "./stages.js";
+import { HollowPodDriver, hollowMetrics, intToIp, parseCIDR, rfc3339, type HollowNodeView } from "./runtime.js";
+import { defaultStages, HEARTBEAT_ANNOTATION, type Stage, type StageOptions } from "./stages.js";
 
 export const NODES = "v1/nodes";
 export const LEASES = "coordination.k8s.io/v1/leases";
 export const NODE_LEASE_NAMESPACE = "kube-node-lease";
+
+/** Names of the hollow nodes registered by this process (the metrics source reports each). */
+export const hollowNodeNames = new Set<string>();
 
 export interface HollowCapacity {
   cpu?: string;
@@ -90,6 +93,8 @@ export class HollowNode implements HollowNodeView {
   private cidr?: string;
   private uid?: string;
   private heartbeating = true;
+  /** The heartbeat was stopped by the Node's HEARTBEAT_ANNOTATION (not by stopHeartbeat()). */
+  private stoppedByAnnotation = false;
   private registered = false;
   private lastStatusPost = -Infinity;
   private readonly clock: Clock;
@@ -126,6 +131,20 @@ export class HollowNode implements HollowNodeView {
 
   isHeartbeating(): boolean {
     return this.heartbeating;
+  }
+
+  /** Follows HEARTBEAT_ANNOTATION on the cached Node: "stopped" stops, removal resumes. */
+  followHeartbeatAnnotation(cached: KObject | undefined): void {
+    const stop = cached?.metadata?.annotations?.[HEARTBEAT_ANNOTATION] === "stopped";
+    if (stop && this.heartbeating) {
+      this.stoppedByAnnotation = true;
+      this.stopHeartbeat();
+      this.log.info("hollow node heartbeat stopped by annotation", { node: this.name });
+    } else if (!stop && this.stoppedByAnnotation) {
+      this.stoppedByAnnotation = false;
+      this.resumeHeartbeat();
+      this.log.info("hollow node heartbeat resumed", { node: this.name });
+    }
   }
 
   private conditions(now: string, previous: any[] = []): unknown[] {
@@ -201,6 +220,7 @@ export class HollowNode implements HollowNodeView {
     if (node.spec?.podCIDR) this.cidr = node.spec.podCIDR;
     this.lastStatusPost = this.clock.now();
     this.registered = true;
+    hollowNodeNames.add(this.name);
     await this.renewLease();
   }
 
@@ -346,8 +366,10 @@ export function hollowNodesRunnable(name: string, nodes: HollowNode[], s: Hollow
         await forEachLimited(slice, limit, async (n) => {
           if (!n.isRegistered()) return;
           try {
+            const cached = nodeInf.store.get(undefined, n.name);
+            n.followHeartbeatAnnotation(cached);
             await n.renewLease();
-            if (await n.syncStatus(nodeInf.store.get(undefined, n.name))) driver.resyncNode(n.name);
+            if (await n.syncStatus(cached)) driver.resyncNode(n.name);
           } catch (err) {
             log.error("hollow node heartbeat failed", { node: n.name, error: String((err as Error)?.message ?? err) });
           }
@@ -358,6 +380,9 @@ export function hollowNodesRunnable(name: string, nodes: HollowNode[], s: Hollow
       await new Promise<void>((res) => (signal.aborted ? res() : signal.addEventListener("abort", () => res(), { once: true })));
       timer?.stop();
       driver.stop();
+      // Stopped nodes report nothing more through the metrics API.
+      for (const n of nodes) hollowNodeNames.delete(n.name);
+      for (const [key, u] of hollowMetrics) if (byName.has(u.node)) hollowMetrics.delete(key);
     },
   };
 }

@@ -193,6 +193,8 @@ export class HollowPodDriver {
     const nodeName = pod.spec?.nodeName;
     if (!nodeName || !this.o.nodeFor(nodeName)) return;
     const key = keyOf(pod);
+    // Usage follows the pod's annotations while it runs (tests raise CPU to drive the HPA).
+    if (hollowMetrics.has(key) && !pod.metadata.deletionTimestamp) hollowMetrics.set(key, usageOf(pod, nodeName, this.o.clock.now()));
     const stage = selectStage(this.o.stages, pod);
     const pending = this.pending.get(key);
     if (pending && pending.stage === stage?.name) return; // already waiting for this transition

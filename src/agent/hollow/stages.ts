@@ -12,6 +12,13 @@ export const EXIT_AFTER_ANNOTATION = "tugboat.dev/exit-after";
 export const EXIT_CODE_ANNOTATION = "tugboat.dev/exit-code";
 export const CPU_USAGE_ANNOTATION = "tugboat.dev/cpu-usage";
 export const MEMORY_USAGE_ANNOTATION = "tugboat.dev/memory-usage";
+/**
+ * On a Node: "stopped" makes its hollow kubelet stop renewing the Lease and posting
+ * status (as if the machine died) until the annotation is removed or set to anything
+ * else. Lets a test kill one node of a `tug up --hollow-nodes N` process from outside:
+ * `kubectl annotate node hollow-node-3 tugboat.dev/hollow-heartbeat=stopped`.
+ */
+export const HEARTBEAT_ANNOTATION = "tugboat.dev/hollow-heartbeat";
 
 /** Which pods a stage applies to; every given field must hold. */
 export interface StageMatch {

@@ -11,7 +11,12 @@ import type { SharedInformerFactory } from "../../client/sharedinformers.js";
 import { Informer } from "../../client/informer.js";
 import { silentLogger, type Logger, type Runnable } from "../../client/runnable.js";
 import type { ContainerRuntime } from "../runtime/types.js";
-import { POD_UID_LABEL, PodWorker } from "./podworker.js";
+import { cpus, totalmem } from "node:os";
+import { ClientEventRecorder, type EventRecorder } from "../../client/events.js";
+import { POD_UID_LABEL, PodWorker, removePodCgroup, removePodFiles, type PodVolumes, type PodWorkerDeps } from "./podworker.js";
+import { RestartBackoff } from "./backoff.js";
+import { DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, readHostResolvConf } from "./sandboxconfig.js";
+import { VolumeManager } from "./volumes/index.js";
 
 export interface KubeletOptions {
   client: Client;
@@ -27,6 +32,20 @@ export interface KubeletOptions {
   /** State poll period (default 1 s) and orphan sweep period (default 10 s). */
   pollIntervalMs?: number;
   housekeepingIntervalMs?: number;
+  /** kubelet --cluster-dns (default ["10.43.0.10"]) and --cluster-domain (default "cluster.local"). */
+  clusterDNS?: string[];
+  clusterDomain?: string;
+  /** kubelet --resolv-conf: the resolv.conf for dnsPolicy Default (default /etc/resolv.conf). */
+  resolvConf?: string;
+  /** CrashLoopBackOff delays: first delay (default 10 s) and cap (default 5 min). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Node allocatable for resourceFieldRef defaults and oom_score_adj; default the host's CPUs and memory. */
+  allocatable?: { cpuMillis: number; memoryBytes: number };
+  /** Volume manager; default one VolumeManager (volumes/) over dataDir. null: pods without volume support. */
+  volumes?: PodVolumes | null;
+  /** Event recorder; default a ClientEventRecorder (component "kubelet"). null: no events. */
+  events?: EventRecorder | null;
 }
 
 export interface KubeletRunnable extends Runnable {
@@ -56,7 +75,25 @@ export function kubeletRunnable(opts: KubeletOptions): KubeletRunnable {
     workerCount: () => workers.size,
     async start(signal) {
       const hostIP = opts.hostIP ?? (await nodeInternalIP(opts.client, opts.nodeName)) ?? "127.0.0.1";
-      const deps = { client: opts.client, runtime: opts.runtime, hostIP, dataDir: opts.dataDir ?? "/var/lib/tugboat/agent", log };
+      const dataDir = opts.dataDir ?? "/var/lib/tugboat/agent";
+      const events = opts.events === null ? undefined : (opts.events ?? new ClientEventRecorder(opts.client, { component: "kubelet", host: opts.nodeName }));
+      const deps: PodWorkerDeps = {
+        client: opts.client,
+        runtime: opts.runtime,
+        hostIP,
+        dataDir,
+        log,
+        dns: {
+          clusterDNS: opts.clusterDNS ?? DEFAULT_CLUSTER_DNS,
+          clusterDomain: opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+          host: readHostResolvConf(opts.resolvConf ?? "/etc/resolv.conf"),
+        },
+        backoff: new RestartBackoff({ baseMs: opts.backoffBaseMs, maxMs: opts.backoffMaxMs }),
+        pullBackoff: new RestartBackoff({ baseMs: opts.backoffBaseMs, maxMs: opts.backoffMaxMs }),
+        allocatable: opts.allocatable ?? { cpuMillis: cpus().length * 1000, memoryBytes: totalmem() },
+        volumes: opts.volumes === null ? undefined : (opts.volumes ?? new VolumeManager({ client: opts.client, dataDir, nodeName: opts.nodeName, log })),
+        events,
+      };
       // Our own informer: the shared factory keys informers by resource only, without selectors.
       const pods = new Informer(opts.client, "v1/pods", {
         fieldSelector: `spec.nodeName=${opts.nodeName}`,
@@ -99,6 +136,14 @@ export function kubeletRunnable(opts: KubeletOptions): KubeletRunnable {
             log.info("removing orphaned sandbox", { id: s.id, pod: `${s.metadata.namespace}/${s.metadata.name}` });
             await opts.runtime.stopPodSandbox(s.id);
             await opts.runtime.removePodSandbox(s.id);
+            await deps.volumes?.tearDown(uid);
+            await removePodFiles(dataDir, { metadata: { name: s.metadata.name, namespace: s.metadata.namespace, uid } });
+            await removePodCgroup(uid);
+          }
+          // Volume directories of pods that went away without a sandbox (e.g. stuck in FailedMount).
+          const onDisk = (deps.volumes as { podUIDsOnDisk?: () => Promise<string[]> } | undefined)?.podUIDsOnDisk;
+          if (onDisk) {
+            for (const uid of await onDisk.call(deps.volumes)) if (!workers.has(uid)) await deps.volumes!.tearDown(uid);
           }
         } catch (err) {
           log.error("housekeeping failed", { error: String((err as Error)?.message ?? err) });
@@ -117,6 +162,8 @@ export function kubeletRunnable(opts: KubeletOptions): KubeletRunnable {
       await new Promise<void>((res) => (signal.aborted ? res() : signal.addEventListener("abort", () => res(), { once: true })));
       clearInterval(poll);
       clearInterval(hk);
+      // Probers and back-off timers stop with the kubelet; the containers do not.
+      for (const w of workers.values()) w.stop();
       await informerDone;
       // Containers keep running when the agent stops (as with a real kubelet restart).
     },

@@ -1,28 +1,38 @@
-// The kubelet's per-pod worker, after the upstream pod workers
+// The kubelet's per-pod worker, after the upstream pod workers and syncPod
 // (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/ and the CRI design,
 // https://kubernetes.io/docs/concepts/architecture/cri/): one worker per pod UID runs
-// every sync of that pod one at a time. A sync makes the runtime match the spec — a
-// sandbox (network namespace, pod IP, cgroup parent), then the containers in spec order
-// — applies the restartPolicy to exited containers, and reports PodStatus. A pod with a
-// deletionTimestamp is killed within its grace period ("Termination of Pods") and then
+// every sync of that pod one at a time. A sync makes the runtime match the spec —
+// volumes, a sandbox (network namespace, pod IP, DNS, cgroup parent), init containers
+// one after another, then the app containers — applies the restartPolicy with the
+// CrashLoopBackOff delay to exited containers, kills containers whose liveness/startup
+// probe failed, and reports PodStatus. A pod with a deletionTimestamp is killed within
+// its grace period (preStop hooks, SIGTERM, SIGKILL; "Termination of Pods") and then
 // removed from the API with grace 0, as the kubelet does once it has stopped everything.
+// Concept files: sandboxconfig, containerstart (+ env, containerconfig, pullsecrets),
+// probes, hooks, termination, backoff, status.
 
-import { readdir, rmdir } from "node:fs/promises";
+import { mkdir, readdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { KObject } from "../../apimachinery/types.js";
 import { deepCopy, nowRFC3339 } from "../../apimachinery/types.js";
 import { isStatusError } from "../../apimachinery/errors.js";
+import { podQOSClass } from "../../api/core-pod.js";
 import type { Client } from "../../client/types.js";
 import type { Logger } from "../../client/runnable.js";
-import { isNotFound, type ContainerConfig, type ContainerRuntime, type PodSandboxConfig } from "../runtime/types.js";
-import { qualifyImage } from "../containerd.js";
-import { buildPodStatus, canonicalJSON, shouldRestart, terminatedFrom, type ContainerRecord, type RestartPolicy } from "./status.js";
+import type { EventRecorder, EventType } from "../../client/events.js";
+import { isNotFound, type ContainerRuntime, type PodSandboxConfig } from "../runtime/types.js";
+import { crashLoopMessage, RestartBackoff } from "./backoff.js";
+import { CONTAINER_KIND_LABEL, startContainerInstance, type ContainerInstance, type PodVolumes, type StartContext } from "./containerstart.js";
+import type { EnvContext } from "./env.js";
+import { runPreStop } from "./hooks.js";
+import { PodProber } from "./probes.js";
+import { podHostsFile, podLogDirectory, podSandboxConfig, POD_UID_LABEL, type ClusterDNSOptions } from "./sandboxconfig.js";
+import { buildPodStatus, canonicalJSON, initDone, shouldRestart, shouldRestartInit, terminatedFrom, type RestartPolicy } from "./status.js";
+import { DEFAULT_TERMINATION_MESSAGE_PATH, podDir, remainingGrace, removeTerminationMessageFile, terminationMessage } from "./termination.js";
 
-export const POD_UID_LABEL = "tugboat.io/pod-uid";
-export const POD_NAME_LABEL = "tugboat.io/pod-name";
-export const POD_NAMESPACE_LABEL = "tugboat.io/pod-namespace";
-export const CONTAINER_NAME_LABEL = "tugboat.io/container-name";
+export { POD_UID_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL } from "./sandboxconfig.js";
+export { CONTAINER_NAME_LABEL, pullPolicyOf, type PodVolumes } from "./containerstart.js";
 
 export interface PodWorkerDeps {
   client: Client;
@@ -31,18 +41,19 @@ export interface PodWorkerDeps {
   /** Pod log directories go under DATA/pods. */
   dataDir: string;
   log: Logger;
+  /** Cluster DNS for sandboxes; default 10.43.0.10 / cluster.local / the host's /etc/resolv.conf. */
+  dns: ClusterDNSOptions;
+  /** Container restart back-off (shared by the node's workers). */
+  backoff: RestartBackoff;
+  /** Image pull back-off (ImagePullBackOff). */
+  pullBackoff: RestartBackoff;
+  /** Node allocatable: default limits for resourceFieldRef; memory capacity for oom_score_adj. */
+  allocatable: { cpuMillis: number; memoryBytes: number };
+  volumes?: PodVolumes;
+  events?: EventRecorder;
 }
 
 const errMsg = (e: unknown): string => String((e as Error)?.message ?? e);
-
-/** imagePullPolicy default: Always for ":latest" or untagged images, else IfNotPresent. */
-export function pullPolicyOf(c: any): "Always" | "IfNotPresent" | "Never" {
-  if (c.imagePullPolicy === "Always" || c.imagePullPolicy === "IfNotPresent" || c.imagePullPolicy === "Never") return c.imagePullPolicy;
-  const img: string = c.image ?? "";
-  if (img.includes("@")) return "IfNotPresent";
-  const last = img.slice(img.lastIndexOf("/") + 1);
-  return !last.includes(":") || last.endsWith(":latest") ? "Always" : "IfNotPresent";
-}
 
 export class PodWorker {
   private pod: KObject;
@@ -51,11 +62,17 @@ export class PodWorker {
   private sandboxAttempt = 0;
   private podIP = "";
   private startTime: string | undefined;
-  private records = new Map<string, ContainerRecord>();
+  private records = new Map<string, ContainerInstance>();
+  private initRecords = new Map<string, ContainerInstance>();
+  private initialized = false;
   private podMessage: { reason: string; message: string } | undefined;
+  private volumeMessage: string | undefined;
   private running = false;
   private dirty = false;
   private idle: Promise<void> = Promise.resolve();
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt = 0;
+  private readonly prober: PodProber;
   /** Set once the pod is gone (deleted through the API or torn down). */
   done = false;
   /** Terminal phase reached: containers stay down, only deletion is handled. */
@@ -66,6 +83,11 @@ export class PodWorker {
     private readonly deps: PodWorkerDeps,
   ) {
     this.pod = pod;
+    this.prober = new PodProber({
+      runtime: deps.runtime,
+      onChange: () => void this.kick(),
+      onFailure: (name, kind, output) => this.event("Warning", "Unhealthy", PodProber.eventMessage(kind, output)),
+    });
   }
 
   get uid(): string {
@@ -103,6 +125,13 @@ export class PodWorker {
     return this.idle;
   }
 
+  /** The kubelet stops: no more syncs, probes or timers; the containers keep running. */
+  stop(): void {
+    this.done = true;
+    this.prober.stop();
+    clearTimeout(this.wakeTimer);
+  }
+
   /** The pod vanished from the API: stop and remove whatever runs for it, at once. */
   async teardown(): Promise<void> {
     await this.idle;
@@ -112,6 +141,23 @@ export class PodWorker {
 
   private key(): string {
     return `${this.pod.metadata.namespace}/${this.pod.metadata.name}`;
+  }
+
+  private event(type: EventType, reason: string, message: string): void {
+    this.deps.events?.event(this.pod, type, reason, message);
+  }
+
+  /** A sync at `ms` from now (back-off expiry), keeping the earliest request. */
+  private wakeIn(ms: number): void {
+    const at = Date.now() + Math.max(10, ms);
+    if (this.wakeTimer && this.wakeAt > Date.now() && this.wakeAt <= at) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      void this.kick();
+    }, at - Date.now());
+    this.wakeTimer.unref?.();
   }
 
   private async sync(): Promise<void> {
@@ -133,49 +179,231 @@ export class PodWorker {
     }
     if (this.finished) return;
     this.startTime ??= pod.status?.startTime ?? nowRFC3339();
+    if (await this.deadlineExceeded()) return;
     const policy: RestartPolicy = pod.spec?.restartPolicy ?? "Always";
     const specs: any[] = pod.spec?.containers ?? [];
+    const initSpecs: any[] = pod.spec?.initContainers ?? [];
+    for (const c of specs) if (!this.records.has(c.name)) this.records.set(c.name, { name: c.name, image: c.image, restartCount: 0 });
+    for (const c of initSpecs) if (!this.initRecords.has(c.name)) this.initRecords.set(c.name, { name: c.name, image: c.image, restartCount: 0 });
 
-    if (await this.ensureSandbox()) {
-      for (const c of specs) {
-        let r = this.records.get(c.name);
-        if (!r) {
-          r = { name: c.name, image: c.image, restartCount: 0 };
-          this.records.set(c.name, r);
-        }
-        if (r.id) {
-          try {
-            r.status = await this.deps.runtime.containerStatus(r.id);
-          } catch (err) {
-            if (!isNotFound(err)) throw err;
-            r.id = undefined;
-            r.status = undefined;
-          }
-        }
-        if (r.status?.state === "Exited" && shouldRestart(policy, r.status.exitCode)) {
-          r.lastTerminated = terminatedFrom(r.status);
-          await this.deps.runtime.removeContainer(r.id!);
-          r.id = undefined;
-          r.status = undefined;
-          r.restartCount++;
-        }
-        if (!r.id) await this.startContainer(c, r);
+    if ((await this.volumesReady()) && (await this.ensureSandbox())) {
+      await this.refresh([...this.initRecords.values(), ...this.records.values()], initSpecs.concat(specs));
+      if (!this.initialized) await this.syncInit(initSpecs, policy);
+      if (this.initialized) {
+        for (const c of specs) await this.syncContainer(c, this.records.get(c.name)!, shouldRestart, policy, "app");
+      }
+      this.prober.sync(
+        specs
+          .map((c) => ({ c, r: this.records.get(c.name)! }))
+          .filter(({ r }) => r.id && r.status?.state === "Running")
+          .map(({ c, r }) => ({ name: c.name, id: r.id!, startedAt: r.status!.startedAt, spec: c, env: r.env, seed: this.reported(r.id!) })),
+        this.podIP,
+      );
+      for (const r of this.records.values()) {
+        r.started = r.id ? this.prober.started(r.name, r.id) : false;
+        r.ready = r.id ? this.prober.ready(r.name, r.id) : false;
       }
     }
+    await this.writeStatus(pod, policy, specs, initSpecs);
+  }
 
-    const records = specs.map((c) => this.records.get(c.name) ?? { name: c.name, image: c.image, restartCount: 0 });
+  /**
+   * spec.activeDeadlineSeconds: once the pod has been active that long the kubelet kills
+   * its containers and fails it with reason DeadlineExceeded (activeDeadlineHandler).
+   */
+  private async deadlineExceeded(): Promise<boolean> {
+    const ads = this.pod.spec?.activeDeadlineSeconds;
+    if (typeof ads !== "number") return false;
+    const left = Date.parse(this.startTime!) + ads * 1000 - Date.now();
+    if (left > 0) {
+      this.wakeIn(left);
+      return false;
+    }
+    const grace = this.pod.spec?.terminationGracePeriodSeconds ?? 30;
+    const specs = [...(this.pod.spec?.initContainers ?? []), ...(this.pod.spec?.containers ?? [])];
+    this.prober.stop();
+    await Promise.all(
+      [...this.initRecords.values(), ...this.records.values()]
+        .filter((r) => r.id && r.status?.state !== "Exited")
+        .map((r) => this.killContainer(specs.find((c: any) => c.name === r.name), r, grace).catch(() => {})),
+    );
+    await this.refresh([...this.initRecords.values(), ...this.records.values()], specs);
+    for (const r of [...this.initRecords.values(), ...this.records.values()]) r.waiting = r.status ? undefined : r.waiting;
+    this.podMessage = { reason: "DeadlineExceeded", message: "Pod was active on the node longer than the specified deadline" };
+    this.event("Normal", "DeadlineExceeded", this.podMessage.message);
+    const policy: RestartPolicy = this.pod.spec?.restartPolicy ?? "Always";
+    await this.writeStatus(this.pod, policy, this.pod.spec?.containers ?? [], this.pod.spec?.initContainers ?? [], true);
+    return true;
+  }
+
+  /** What the API shows for a container instance (from an earlier run of this agent). */
+  private reported(id: string): { ready?: boolean; started?: boolean; lastTerminated?: any; imageID?: string } | undefined {
+    const all: any[] = [...(this.pod.status?.containerStatuses ?? []), ...(this.pod.status?.initContainerStatuses ?? [])];
+    const s = all.find((x) => x?.containerID === `containerd://${id}`);
+    return s ? { ready: s.ready === true, started: s.started === true, lastTerminated: s.lastState?.terminated, imageID: s.imageID } : undefined;
+  }
+
+  /** Volumes first, as the kubelet waits for attach/mount before creating the sandbox. */
+  private async volumesReady(): Promise<boolean> {
+    if (!this.deps.volumes) return true;
+    try {
+      await this.deps.volumes.setUp(this.pod);
+      this.volumeMessage = undefined;
+      return true;
+    } catch (err) {
+      const msg = errMsg(err);
+      if (this.volumeMessage !== msg) this.event("Warning", String((err as { reason?: string }).reason ?? "FailedMount"), msg);
+      this.volumeMessage = msg;
+      for (const r of [...this.records.values(), ...this.initRecords.values()]) if (!r.id) r.waiting = { reason: "ContainerCreating", message: msg };
+      return false;
+    }
+  }
+
+  /** Latest runtime state of every known instance; reads termination messages of new exits. */
+  private async refresh(recs: ContainerInstance[], specs: any[]): Promise<void> {
+    for (const r of recs) {
+      if (!r.id) continue;
+      try {
+        r.status = await this.deps.runtime.containerStatus(r.id);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        r.id = undefined;
+        r.status = undefined;
+        continue;
+      }
+      if (r.status.state === "Exited" && r.messageFor !== r.id) {
+        r.messageFor = r.id;
+        const spec = specs.find((s) => s.name === r.name);
+        const path = String(spec?.terminationMessagePath || DEFAULT_TERMINATION_MESSAGE_PATH);
+        r.termFile ??= r.status.mounts.find((m) => m.containerPath === path)?.hostPath;
+        const msg = await terminationMessage({ file: r.termFile, policy: spec?.terminationMessagePolicy, exitCode: r.status.exitCode, logPath: r.status.logPath });
+        if (msg !== undefined) r.message = msg;
+      }
+    }
+  }
+
+  /** Init containers strictly in order; each must exit 0 before the next starts. */
+  private async syncInit(initSpecs: any[], policy: RestartPolicy): Promise<void> {
+    for (const c of initSpecs) {
+      const r = this.initRecords.get(c.name)!;
+      if (r.status?.state === "Exited" && r.status.exitCode === 0 && !r.waiting) continue;
+      if (r.status?.state === "Exited" && policy === "Never") return; // the pod fails
+      await this.syncContainer(c, r, (p, code) => shouldRestartInit(p, code), policy, "init");
+      return;
+    }
+    if (initDone([...this.initRecords.values()])) this.initialized = true;
+  }
+
+  /** One container: kill on probe failure, restart with back-off when exited, start when absent. */
+  private async syncContainer(c: any, r: ContainerInstance, restartRule: (p: RestartPolicy, code: number) => boolean, policy: RestartPolicy, kind: "init" | "app"): Promise<void> {
+    const rt = this.deps.runtime;
+    if (r.id && r.status?.state === "Running" && kind === "app") {
+      const failure = this.prober.failure(c.name, r.id);
+      if (failure) {
+        const grace = failure.gracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30;
+        await this.killContainer(c, r, grace, failure.message);
+        r.message = failure.message;
+        r.status = await rt.containerStatus(r.id);
+      }
+    }
+    if (r.id && r.status?.state === "Exited") {
+      const st = r.status;
+      if (!restartRule(policy, st.exitCode)) {
+        r.waiting = undefined;
+        return;
+      }
+      const key = RestartBackoff.key(this.uid, c.name);
+      const { waitMs, delayMs } = this.deps.backoff.remaining(key, st.finishedAt, st.startedAt);
+      r.lastTerminated = terminatedFrom(st, { message: r.message, reason: r.reason });
+      if (waitMs > 0) {
+        r.waiting = { reason: "CrashLoopBackOff", message: crashLoopMessage(delayMs, c.name, this.pod.metadata) };
+        if (r.backoffEventFor !== r.id) {
+          r.backoffEventFor = r.id;
+          this.event("Warning", "BackOff", `Back-off restarting failed container ${c.name} in pod ${this.pod.metadata.name}_${this.pod.metadata.namespace}(${this.uid})`);
+        }
+        this.wakeIn(waitMs);
+        return;
+      }
+      this.deps.backoff.next(key, st.finishedAt);
+      await rt.removeContainer(r.id);
+      await removeTerminationMessageFile(r.termFile);
+      r.id = undefined;
+      r.status = undefined;
+      r.termFile = undefined;
+      r.message = undefined;
+      r.reason = undefined;
+      r.restartCount++;
+    }
+    if (r.id && r.status?.state === "Created") {
+      // Created but never started (agent died in between): start over.
+      await rt.removeContainer(r.id);
+      r.id = undefined;
+      r.status = undefined;
+    }
+    if (!r.id) await startContainerInstance(this.startContext(kind), c, r);
+  }
+
+  private startContext(kind: "init" | "app"): StartContext {
+    const env: EnvContext = { client: this.deps.client, hostIP: this.deps.hostIP, podIPs: this.podIP ? [this.podIP] : [], allocatable: this.deps.allocatable };
+    const hostNet = this.pod.spec?.hostNetwork === true;
+    return {
+      pod: this.pod,
+      runtime: this.deps.runtime,
+      client: this.deps.client,
+      sandboxId: this.sandboxId!,
+      sandboxConfig: this.sandboxConfig!,
+      podIP: this.podIP,
+      podDirectory: podDir(this.deps.dataDir, this.uid),
+      ...(hostNet ? {} : { hostsFile: join(podDir(this.deps.dataDir, this.uid), "etc-hosts") }),
+      env,
+      volumes: this.deps.volumes,
+      pullBackoff: this.deps.pullBackoff,
+      memoryCapacityBytes: this.deps.allocatable.memoryBytes,
+      event: (t, reason, msg) => this.event(t, reason, msg),
+      kill: async (id, message) => {
+        this.event("Normal", "Killing", `${message}`);
+        await this.deps.runtime.stopContainer(id, this.pod.spec?.terminationGracePeriodSeconds ?? 30);
+      },
+      kind,
+    };
+  }
+
+  /** preStop within the grace period, then SIGTERM and SIGKILL after what is left of it. */
+  private async killContainer(c: any, r: ContainerInstance, graceSeconds: number, why?: string): Promise<void> {
+    if (!r.id) return;
+    this.event("Normal", "Killing", why ?? `Stopping container ${c.name}`);
+    let grace = graceSeconds;
+    if (c?.lifecycle?.preStop && graceSeconds > 0) {
+      const hook = await runPreStop(this.pod.metadata, { runtime: this.deps.runtime, containerId: r.id, container: c, podIP: this.podIP, env: r.env }, graceSeconds);
+      if (!hook.ok) this.event("Warning", "FailedPreStopHook", hook.message!);
+      grace = remainingGrace(graceSeconds, hook.elapsedMs);
+    }
+    await this.deps.runtime.stopContainer(r.id, grace);
+  }
+
+  private async writeStatus(pod: KObject, policy: RestartPolicy, specs: any[], initSpecs: any[], failed = false): Promise<void> {
+    const records = specs.map((c) => this.records.get(c.name)!);
+    const initRecords = initSpecs.map((c) => this.initRecords.get(c.name)!);
     const status = buildPodStatus({
       records,
+      initRecords,
       restartPolicy: policy,
       podIP: this.podIP,
       hostIP: this.deps.hostIP,
       startTime: this.startTime!,
       previous: pod.status,
       podMessage: this.podMessage,
+      sandboxReady: !!this.sandboxId,
+      initialized: this.initialized,
+      readinessGates: (pod.spec?.readinessGates ?? []).map((g: any) => g?.conditionType).filter(Boolean),
+      qosClass: podQOSClass(pod),
+      failed,
     });
     if (status.phase === "Succeeded" || status.phase === "Failed") {
       // A finished pod keeps its record in the API but gives back its IP and processes.
       this.finished = true;
+      this.prober.stop();
+      clearTimeout(this.wakeTimer);
       if (this.sandboxId) await this.deps.runtime.stopPodSandbox(this.sandboxId);
     }
     if (canonicalJSON(status) !== canonicalJSON(pod.status ?? {})) {
@@ -202,40 +430,42 @@ export class PodWorker {
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
-      // The sandbox died: its containers went with it; start over with a new attempt.
+      // The sandbox died: its containers went with it; start over with a new attempt (init containers again).
       await rt.removePodSandbox(this.sandboxId);
       this.sandboxId = undefined;
       this.sandboxAttempt++;
-      for (const r of this.records.values()) {
+      this.initialized = false;
+      for (const r of [...this.records.values(), ...this.initRecords.values()]) {
         r.id = undefined;
         r.status = undefined;
       }
     } else if (await this.adopt()) {
       return true;
     }
-    const m = this.pod.metadata;
-    const name = m.name ?? "";
-    const cfg: PodSandboxConfig = {
-      metadata: { name, namespace: m.namespace ?? "default", uid: m.uid!, attempt: this.sandboxAttempt },
-      hostname: String(this.pod.spec?.hostname ?? m.name ?? "").slice(0, 63),
-      logDirectory: join(this.deps.dataDir, "pods", `${m.namespace}_${m.name}_${m.uid}`),
-      labels: { [POD_UID_LABEL]: m.uid!, [POD_NAME_LABEL]: name, [POD_NAMESPACE_LABEL]: m.namespace ?? "default" },
-      annotations: { ...(m.annotations ?? {}) },
-      cgroupParent: `/tugboat/pod${m.uid}`,
-    };
+    const cfg = podSandboxConfig(this.pod, { dataDir: this.deps.dataDir, attempt: this.sandboxAttempt, dns: this.deps.dns });
     try {
+      await mkdir(cfg.logDirectory, { recursive: true });
       this.sandboxId = await rt.runPodSandbox(cfg);
       this.sandboxConfig = cfg;
       const st = await rt.podSandboxStatus(this.sandboxId);
-      this.podIP = st.ip;
+      this.podIP = this.pod.spec?.hostNetwork === true ? this.deps.hostIP : st.ip;
+      await this.writeHostsFile();
       this.podMessage = undefined;
       this.deps.log.info("sandbox started", { pod: this.key(), id: this.sandboxId, ip: this.podIP });
       return true;
     } catch (err) {
+      if (this.podMessage?.message !== errMsg(err)) this.event("Warning", "FailedCreatePodSandBox", `Failed to create pod sandbox: ${errMsg(err)}`);
       this.podMessage = { reason: "FailedCreatePodSandBox", message: errMsg(err) };
       this.deps.log.error("sandbox start failed", { pod: this.key(), error: errMsg(err) });
       return false;
     }
+  }
+
+  private async writeHostsFile(): Promise<void> {
+    if (this.pod.spec?.hostNetwork === true) return;
+    const dir = podDir(this.deps.dataDir, this.uid);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "etc-hosts"), podHostsFile(this.pod, this.podIP ? [this.podIP] : [], this.deps.dns.clusterDomain), { mode: 0o644 });
   }
 
   /** Picks up a Ready sandbox of this pod UID and the newest instance of each container in it. */
@@ -248,82 +478,46 @@ export class PodWorker {
       this.sandboxAttempt = Math.max(this.sandboxAttempt, s.metadata.attempt + 1);
     }
     if (!ready) return false;
-    const m = this.pod.metadata;
     this.sandboxId = ready.id;
     this.sandboxAttempt = ready.metadata.attempt;
-    this.sandboxConfig = {
-      metadata: ready.metadata,
-      hostname: String(this.pod.spec?.hostname ?? m.name ?? "").slice(0, 63),
-      logDirectory: join(this.deps.dataDir, "pods", `${m.namespace}_${m.name}_${m.uid}`),
-      labels: ready.labels,
-      annotations: ready.annotations,
-      cgroupParent: `/tugboat/pod${m.uid}`,
-    };
-    this.podIP = (await rt.podSandboxStatus(ready.id)).ip;
-    for (const c of await rt.listContainers({ podSandboxId: ready.id })) {
-      const prev = this.records.get(c.name);
-      if (prev?.id && prev.restartCount >= c.attempt) continue;
-      const spec = (this.pod.spec?.containers ?? []).find((x: any) => x.name === c.name);
-      this.records.set(c.name, { name: c.name, image: spec?.image ?? c.image, id: c.id, restartCount: c.attempt, imageID: c.imageRef });
+    this.sandboxConfig = podSandboxConfig(this.pod, { dataDir: this.deps.dataDir, attempt: ready.metadata.attempt, dns: this.deps.dns });
+    this.podIP = this.pod.spec?.hostNetwork === true ? this.deps.hostIP : (await rt.podSandboxStatus(ready.id)).ip;
+    const containers = (await rt.listContainers({ podSandboxId: ready.id })).sort((a, b) => a.attempt - b.attempt);
+    for (const c of containers) {
+      const init = c.labels[CONTAINER_KIND_LABEL] === "init";
+      const recs = init ? this.initRecords : this.records;
+      const specs: any[] = (init ? this.pod.spec?.initContainers : this.pod.spec?.containers) ?? [];
+      const spec = specs.find((x: any) => x.name === c.name);
+      if (!spec) {
+        await rt.removeContainer(c.id);
+        continue;
+      }
+      const prev = recs.get(c.name);
+      if (prev?.id) {
+        // An older instance left behind: keep only the newest.
+        if (prev.restartCount >= c.attempt) continue;
+        await rt.removeContainer(prev.id);
+      }
+      const seen = this.reported(c.id);
+      recs.set(c.name, { name: c.name, image: spec.image ?? c.image, id: c.id, restartCount: c.attempt, imageID: seen?.imageID || c.imageRef, ...(seen?.lastTerminated ? { lastTerminated: seen.lastTerminated } : {}) });
     }
+    // Running app containers mean the init containers completed in this sandbox.
+    this.initialized = containers.some((c) => c.labels[CONTAINER_KIND_LABEL] !== "init");
     return true;
   }
 
-  /** Image per pull policy, then create + start; failures become a waiting reason. */
-  private async startContainer(c: any, r: ContainerRecord): Promise<void> {
-    const rt = this.deps.runtime;
-    const image = qualifyImage(String(c.image ?? ""));
-    r.image = c.image;
-    const policy = pullPolicyOf(c);
-    try {
-      // imageStatus first: pullImage always contacts the registry.
-      let info = policy === "Always" ? null : await rt.imageStatus(image);
-      if (!info) {
-        if (policy === "Never") {
-          r.waiting = { reason: "ErrImageNeverPull", message: `image "${c.image}" is not present with pull policy of Never` };
-          return;
-        }
-        await rt.pullImage(image, undefined, this.sandboxConfig);
-        info = await rt.imageStatus(image);
-      }
-      r.imageID = info?.repoDigests[0] ?? info?.id ?? "";
-    } catch (err) {
-      r.waiting = { reason: "ErrImagePull", message: errMsg(err) };
-      return;
-    }
-    const cfg: ContainerConfig = {
-      name: c.name,
-      attempt: r.restartCount,
-      image,
-      command: Array.isArray(c.command) ? c.command : undefined,
-      args: Array.isArray(c.args) ? c.args : undefined,
-      workingDir: c.workingDir || undefined,
-      // Only literal values for now; valueFrom (fieldRef, secrets, config maps) is not resolved.
-      env: (c.env ?? []).filter((e: any) => typeof e?.name === "string" && e.valueFrom === undefined).map((e: any) => ({ name: e.name, value: String(e.value ?? "") })),
-      labels: { [POD_UID_LABEL]: this.uid, [CONTAINER_NAME_LABEL]: c.name },
-      logPath: `${c.name}/${r.restartCount}.log`,
-      tty: c.tty === true,
-      stdin: c.stdin === true,
-    };
-    let id: string | undefined;
-    try {
-      id = await rt.createContainer(this.sandboxId!, cfg, this.sandboxConfig!);
-      await rt.startContainer(id);
-      r.id = id;
-      r.waiting = undefined;
-      r.status = await rt.containerStatus(id);
-    } catch (err) {
-      r.waiting = { reason: id ? "RunContainerError" : "CreateContainerError", message: errMsg(err) };
-      if (id) await rt.removeContainer(id).catch(() => {});
-      this.deps.log.error("container start failed", { pod: this.key(), container: c.name, error: errMsg(err) });
-    }
-  }
-
-  /** Stops every container within `grace` seconds, then stops and removes the sandbox(es). */
+  /** Stops every container within `grace` seconds, then stops and removes the sandbox(es) and volumes. */
   private async killPod(grace: number): Promise<void> {
     const rt = this.deps.runtime;
-    const ids = [...this.records.values()].map((r) => r.id).filter((x): x is string => !!x);
-    await Promise.all(ids.map((id) => rt.stopContainer(id, grace).catch((err) => this.deps.log.error("stop container failed", { id, error: errMsg(err) }))));
+    this.prober.stop();
+    clearTimeout(this.wakeTimer);
+    const specs = [...(this.pod.spec?.initContainers ?? []), ...(this.pod.spec?.containers ?? [])];
+    const live = [...this.initRecords.values(), ...this.records.values()].filter((r) => r.id && r.status?.state !== "Exited");
+    await Promise.all(
+      live.map((r) =>
+        this.killContainer(specs.find((s: any) => s.name === r.name), r, grace).catch((err) => this.deps.log.error("stop container failed", { id: r.id, error: errMsg(err) })),
+      ),
+    );
     const sandboxes = new Set<string>();
     if (this.sandboxId) sandboxes.add(this.sandboxId);
     for (const s of await rt.listPodSandboxes({ labelSelector: { [POD_UID_LABEL]: this.uid } })) sandboxes.add(s.id);
@@ -333,8 +527,32 @@ export class PodWorker {
     }
     this.sandboxId = undefined;
     this.records.clear();
+    this.initRecords.clear();
+    this.deps.backoff.forgetPod(this.uid);
+    if (this.deps.volumes) {
+      try {
+        await this.deps.volumes.tearDown(this.uid);
+      } catch (err) {
+        this.deps.log.error("volume teardown failed", { pod: this.key(), error: errMsg(err) });
+      }
+    }
+    await removePodFiles(this.deps.dataDir, this.pod);
     await removePodCgroup(this.uid);
   }
+}
+
+/**
+ * The kubelet's own files of a pod: the log directory, the managed /etc/hosts and the
+ * termination message files. The pod directory itself only goes when empty: whatever
+ * the volume manager left there (a mount that failed to come down) must not be deleted
+ * through.
+ */
+export async function removePodFiles(dataDir: string, pod: KObject): Promise<void> {
+  const dir = podDir(dataDir, pod.metadata.uid!);
+  await rm(join(dir, "etc-hosts"), { force: true });
+  await rm(join(dir, "containers"), { recursive: true, force: true });
+  await rmdir(dir).catch(() => {});
+  await rm(podLogDirectory(dataDir, pod), { recursive: true, force: true });
 }
 
 export const CGROUP_ROOT = "/sys/fs/cgroup";

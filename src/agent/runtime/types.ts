@@ -109,6 +109,8 @@ export interface ContainerResources {
   cpuQuota?: number;
   cpuPeriod?: number;
   memoryLimitBytes?: number;
+  /** Memory + swap limit (cgroup v1 memsw); equal to memoryLimitBytes means no swap. */
+  memorySwapLimitBytes?: number;
   oomScoreAdj?: number;
   cpusetCpus?: string;
   cpusetMems?: string;

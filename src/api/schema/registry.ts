@@ -20,6 +20,7 @@ import { autoscalingV1Types, autoscalingV2Types } from "./autoscaling.js";
 import { eventsTypes } from "./events.js";
 import { policyTypes } from "./policy.js";
 import { schedulingTypes } from "./scheduling.js";
+import { storageTypes } from "../storage-schema.js";
 
 const allTypes: TypeDef[] = [
   ...metaTypes,
@@ -35,6 +36,7 @@ const allTypes: TypeDef[] = [
   ...eventsTypes,
   ...policyTypes,
   ...schedulingTypes,
+  ...storageTypes,
 ];
 
 const byName = new Map<string, TypeDef>();

@@ -13,6 +13,7 @@ import { nodeResourcesFit, nodeResourcesBalancedAllocation } from "./noderesourc
 import { podTopologySpread } from "./podtopologyspread.js";
 import { interPodAffinity } from "./interpodaffinity.js";
 import { imageLocality } from "./imagelocality.js";
+import { volumeBinding } from "./volumebinding.js";
 
 export function defaultPlugins(): Plugin[] {
   return [
@@ -22,6 +23,7 @@ export function defaultPlugins(): Plugin[] {
     nodeAffinity,
     nodePorts,
     nodeResourcesFit,
+    volumeBinding,
     podTopologySpread,
     interPodAffinity,
     nodeResourcesBalancedAllocation,

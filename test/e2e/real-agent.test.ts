@@ -1,0 +1,354 @@
+// End-to-end test of the real node agent (issue 4): `tug up` as a user runs it — server
+// plus a containerd node in one process, deploying the demo app — driven with the real
+// kubectl and plain HTTP to pod IPs from the host. It covers node registration (Ready,
+// capacity, nodeInfo, Lease), the demo Deployment, a ConfigMap volume refreshed in a
+// running pod, a Secret as env, a StatefulSet's PVC surviving pod deletion, restart
+// safety (`kill -9` then start again: same containers, nothing duplicated) and pod
+// startup latency over 20 pods. The node gets its own bridge and pod /24 and the server
+// high ports, so it can run beside other tests; `tug down` and a leak check end it.
+// Needs root, containerd, runc, the CNI plugins and busybox-static (skipped otherwise).
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { request } from "node:http";
+import { eventually, freePort, missingKubectl, openWatch, repoRoot, show, startTug, type Tug } from "./harness.js";
+import { realNodeSkipReason } from "../../src/agent/testing.js";
+import { CriRuntime } from "../../src/agent/runtime/cri/runtime.js";
+import { containerdPaths } from "../../src/agent/containerd.js";
+import { POD_UID_LABEL } from "../../src/agent/kubelet/podworker.js";
+
+const BRIDGE = "tugk4e2e0";
+const POD_CIDR = "10.42.214.0/24";
+const NODE = "k4-e2e-node";
+
+const skip = realNodeSkipReason() || missingKubectl();
+
+/** Runs `tug` (from source, like the harness) to completion. */
+function tugCommand(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ["--import", "tsx", join(repoRoot, "src", "cli", "main.ts"), ...args], { cwd: repoRoot, timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
+/** `tug up --help` lists the flags this build has (other helpers add ingress/DNS ones). */
+async function upFlags(): Promise<Set<string>> {
+  const r = await tugCommand(["up", "--help"]);
+  return new Set([...r.out.matchAll(/--([a-z0-9-]+)/g)].map((m) => m[1]!));
+}
+
+function httpGet(url: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: timeoutMs, agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function getJSON(tug: Tug, args: string[]): Promise<any> {
+  const r = await tug.kubectl([...args, "-o", "json"]);
+  assert.equal(r.code, 0, show(r));
+  return JSON.parse(r.stdout);
+}
+
+const ready = (p: any) => p?.status?.phase === "Running" && (p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+describe("real agent: tug up with containerd", { skip, timeout: 900_000 }, () => {
+  let tug: Tug;
+  const podUIDs = new Set<string>();
+  let address = "";
+
+  before(async () => {
+    const flags = await upFlags();
+    const extra: string[] = [];
+    // High or free ports for the server's ingress and DNS listeners, where this build has them.
+    if (flags.has("ingress-http-port")) extra.push("--ingress-http-port", String(await freePort()));
+    if (flags.has("ingress-https-port")) extra.push("--ingress-https-port", String(await freePort()));
+    if (flags.has("cluster-dns-port")) extra.push("--cluster-dns-port", String(await freePort()));
+    tug = await startTug({
+      command: "up",
+      args: ["--node-name", NODE, "--pod-cidr", POD_CIDR, "--cni-bridge", BRIDGE, "--kubelet-port", "0", "--no-install", ...extra],
+      readyTimeoutMs: 90_000,
+    });
+    address = containerdPaths({ dataDir: join(tug.dataDir, "agent") }).address;
+  });
+
+  after(async () => {
+    if (!tug) return;
+    await tug.stop("SIGTERM");
+    // Pods outlive a plain stop (k3s behaviour); `tug down` removes them and the node's host state.
+    const down = await tugCommand(["down", "--data-dir", tug.dataDir, "--cni-bridge", BRIDGE]);
+    const dataDir = tug.dataDir;
+    await tug.cleanup();
+    assert.equal(down.code, 0, down.out);
+    const leaks: string[] = [];
+    for (const p of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+      try {
+        if (readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dataDir)) leaks.push(`process ${p}: ${readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ")}`);
+      } catch {
+        // exited
+      }
+    }
+    for (const m of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) if (m.includes(dataDir)) leaks.push(`mount ${m}`);
+    if (existsSync(`/sys/class/net/${BRIDGE}`)) leaks.push(`bridge ${BRIDGE}`);
+    for (const ctrl of readdirSync("/sys/fs/cgroup")) {
+      for (const uid of podUIDs) if (existsSync(join("/sys/fs/cgroup", ctrl, "tugboat", `pod${uid}`))) leaks.push(`cgroup ${ctrl}/tugboat/pod${uid}`);
+    }
+    assert.deepEqual(leaks, [], "tug down left things behind");
+  });
+
+  test("the node registers Ready with capacity, nodeInfo, addresses and a Lease", async () => {
+    const node = await eventually(async () => {
+      const n = await getJSON(tug, ["get", "node", NODE]);
+      return n.status?.conditions?.find((c: any) => c.type === "Ready")?.status === "True" && n;
+    }, 90_000, 500, "node Ready");
+    assert.equal(node.spec.podCIDR, POD_CIDR);
+    assert.match(node.status.capacity.cpu, /^\d+$/);
+    assert.match(node.status.capacity.memory, /^\d+Ki$/);
+    assert.equal(node.status.capacity.pods, "110");
+    assert.ok(node.status.allocatable["ephemeral-storage"]);
+    assert.match(node.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\/1\./);
+    assert.ok(node.status.nodeInfo.kernelVersion && node.status.nodeInfo.osImage && node.status.nodeInfo.bootID);
+    assert.equal(node.metadata.labels["kubernetes.io/hostname"], NODE);
+    assert.equal(node.metadata.labels["node-role.kubernetes.io/control-plane"], "true");
+    for (const t of ["MemoryPressure", "DiskPressure", "PIDPressure"]) assert.equal(node.status.conditions.find((c: any) => c.type === t)?.status, "False", t);
+    assert.ok(node.status.addresses.some((a: any) => a.type === "InternalIP"));
+    assert.ok(node.status.daemonEndpoints.kubeletEndpoint.Port > 0, "kubelet port advertised");
+    const lease = await getJSON(tug, ["-n", "kube-node-lease", "get", "lease", NODE]);
+    assert.equal(lease.spec.holderIdentity, NODE);
+    const wide = await tug.kubectl(["get", "nodes", "-o", "wide"]);
+    assert.match(wide.stdout, /Ready\s+control-plane,master/);
+  });
+
+  test("the demo Deployment (2 busybox httpd replicas) is Ready and answers HTTP on its pod IPs", async () => {
+    const pods = await eventually(async () => {
+      const list = await getJSON(tug, ["-n", "demo", "get", "pods", "-l", "app=hello"]);
+      return list.items.length === 2 && list.items.every(ready) && list.items;
+    }, 120_000, 500, "demo pods Ready");
+    for (const p of pods) {
+      podUIDs.add(p.metadata.uid);
+      assert.ok(p.status.podIP.startsWith("10.42.214."), p.status.podIP);
+      const r = await eventually(() => httpGet(`http://${p.status.podIP}:8080/`).catch(() => undefined), 10_000, 250, "HTTP from the pod");
+      assert.equal(r.status, 200);
+      assert.match(r.body, new RegExp(`Hello from Tugboat.*${p.metadata.name}`));
+    }
+    const d = await getJSON(tug, ["-n", "demo", "get", "deploy", "hello"]);
+    assert.equal(d.status.availableReplicas, 2);
+  });
+
+  test("a ConfigMap volume changes inside the running pod after kubectl apply", async () => {
+    const cm = (v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: default}\ndata:\n  index.html: "${v}"\n`;
+    let r = await tug.kubectl(["apply", "-f", "-"], { stdin: cm("version one") });
+    assert.equal(r.code, 0, show(r));
+    r = await tug.kubectl(["apply", "-f", "-"], {
+      stdin: `apiVersion: v1
+kind: Pod
+metadata: {name: cm-web, namespace: default}
+spec:
+  containers:
+  - name: web
+    image: tugboat/busybox:1
+    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    volumeMounts: [{name: www, mountPath: /www}]
+  volumes:
+  - name: www
+    configMap: {name: web}
+`,
+    });
+    assert.equal(r.code, 0, show(r));
+    const pod = await eventually(async () => {
+      const p = await getJSON(tug, ["get", "pod", "cm-web"]);
+      return ready(p) && p;
+    }, 60_000, 500, "cm-web Ready");
+    podUIDs.add(pod.metadata.uid);
+    const url = `http://${pod.status.podIP}:8080/index.html`;
+    assert.equal((await eventually(() => httpGet(url).catch(() => undefined), 10_000)).body, "version one");
+    r = await tug.kubectl(["apply", "-f", "-"], { stdin: cm("version two") });
+    assert.equal(r.code, 0, show(r));
+    await eventually(async () => (await httpGet(url)).body === "version two", 90_000, 500, "the file to change in the pod");
+    const after = await getJSON(tug, ["get", "pod", "cm-web"]);
+    assert.equal(after.status.containerStatuses[0].restartCount, 0, "no restart needed");
+  });
+
+  test("a Secret reaches a container as env", async () => {
+    let r = await tug.kubectl(["create", "secret", "generic", "creds", "--from-literal=password=s3cr3t-value"]);
+    assert.equal(r.code, 0, show(r));
+    r = await tug.kubectl(["apply", "-f", "-"], {
+      stdin: `apiVersion: v1
+kind: Pod
+metadata: {name: secret-env, namespace: default}
+spec:
+  containers:
+  - name: web
+    image: tugboat/busybox:1
+    command: ["sh", "-c", "mkdir -p /www && echo -n \\"$PASSWORD\\" > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    env:
+    - name: PASSWORD
+      valueFrom: {secretKeyRef: {name: creds, key: password}}
+`,
+    });
+    assert.equal(r.code, 0, show(r));
+    const pod = await eventually(async () => {
+      const p = await getJSON(tug, ["get", "pod", "secret-env"]);
+      return ready(p) && p;
+    }, 60_000, 500, "secret-env Ready");
+    podUIDs.add(pod.metadata.uid);
+    const res = await eventually(() => httpGet(`http://${pod.status.podIP}:8080/`).catch(() => undefined), 10_000);
+    assert.equal(res.body, "s3cr3t-value");
+  });
+
+  test("a StatefulSet pod keeps its PVC's data across kubectl delete pod", { skip: !existsSync(join(repoRoot, "src/agent/storage/localpath.ts")) && "needs the local-path provisioner (src/agent/storage/localpath.ts)" }, async () => {
+    let r = await tug.kubectl(["apply", "-f", "-"], {
+      stdin: `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: store, namespace: default}
+spec:
+  serviceName: store
+  replicas: 1
+  selector: {matchLabels: {app: store}}
+  template:
+    metadata: {labels: {app: store}}
+    spec:
+      containers:
+      - name: web
+        image: tugboat/busybox:1
+        command: ["sh", "-c", "[ -f /data/index.html ] || echo -n \\"first-$HOSTNAME-$RANDOM\\" > /data/index.html; exec httpd -f -p 8080 -h /data"]
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 10Mi}}
+`,
+    });
+    assert.equal(r.code, 0, show(r));
+    const first = await eventually(async () => {
+      const p = await getJSON(tug, ["get", "pod", "store-0"]);
+      return ready(p) && p;
+    }, 120_000, 500, "store-0 Ready");
+    podUIDs.add(first.metadata.uid);
+    const before = (await eventually(() => httpGet(`http://${first.status.podIP}:8080/`).catch(() => undefined), 10_000)).body;
+    assert.match(before, /^first-store-0-/);
+    r = await tug.kubectl(["delete", "pod", "store-0", "--wait=true"], { timeoutMs: 90_000 });
+    assert.equal(r.code, 0, show(r));
+    const second = await eventually(async () => {
+      const p = await getJSON(tug, ["get", "pod", "store-0"]);
+      return p.metadata.uid !== first.metadata.uid && ready(p) && p;
+    }, 120_000, 500, "new store-0 Ready");
+    podUIDs.add(second.metadata.uid);
+    const afterBody = (await eventually(() => httpGet(`http://${second.status.podIP}:8080/`).catch(() => undefined), 10_000)).body;
+    assert.equal(afterBody, before, "the data survived the pod");
+  });
+
+  test("pod startup latency over 20 pods (create → Running, image present)", async () => {
+    let r = await tug.kubectl(["create", "namespace", "latency"]);
+    assert.equal(r.code, 0, show(r));
+    const watch = await openWatch(tug.port, tug.tls, "/api/v1/namespaces/latency/pods");
+    const runningAt = new Map<string, number>();
+    const poll = setInterval(() => {
+      for (const ev of watch.events) {
+        const p = ev.object;
+        if (p?.status?.phase === "Running" && !runningAt.has(p.metadata.name)) runningAt.set(p.metadata.name, Date.now());
+      }
+    }, 5);
+    try {
+      const created = new Map<string, number>();
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const name = `lat-${i}`;
+          created.set(name, Date.now());
+          const res = await tug.http("POST", "/api/v1/namespaces/latency/pods", {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name },
+            spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: "tugboat/busybox:1", command: ["sleep", "3600"] }] },
+          });
+          assert.equal(res.status, 201, res.body);
+          podUIDs.add(res.json().metadata.uid);
+        }),
+      );
+      await eventually(async () => runningAt.size === 20, 180_000, 200, "20 pods Running");
+      const lat = [...created].map(([n, t]) => runningAt.get(n)! - t).sort((a, b) => a - b);
+      const p50 = quantile(lat, 0.5);
+      const p99 = quantile(lat, 0.99);
+      console.log(`pod startup latency over 20 pods: p50 ${p50} ms, p99 ${p99} ms (min ${lat[0]} ms, max ${lat[lat.length - 1]} ms)`);
+      // Agent memory, for the closing note.
+      const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${tug.pid}/status`, "utf8"))?.[1] ?? 0);
+      console.log(`tug up (server + agent) RSS: ${Math.round(rss / 1024)} MiB`);
+      assert.ok(p99 < 60_000, `p99 ${p99} ms`);
+    } finally {
+      clearInterval(poll);
+      watch.close();
+    }
+    r = await tug.kubectl(["delete", "namespace", "latency", "--wait=true"], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, show(r));
+  });
+  test("kill -9 and start again: containers keep running, none duplicated, status right", async () => {
+    const runtime = new CriRuntime(address, { timeoutMs: 20_000 });
+    try {
+      const snapshot = async () => {
+        const list = await getJSON(tug, ["get", "pods", "-A"]);
+        return new Map<string, { id: string; restarts: number; uid: string }>(
+          list.items
+            .filter((p: any) => p.status?.phase === "Running")
+            .map((p: any) => [`${p.metadata.namespace}/${p.metadata.name}`, { id: p.status.containerStatuses[0].containerID, restarts: p.status.containerStatuses[0].restartCount, uid: p.metadata.uid }]),
+        );
+      };
+      const before = await snapshot();
+      assert.ok(before.size >= 2, "pods to watch");
+      const sandboxesBefore = (await runtime.listPodSandboxes()).filter((s) => s.state === "Ready").length;
+      const containersBefore = (await runtime.listContainers()).filter((c) => c.state === "Running").map((c) => c.id).sort();
+
+      await tug.stop("SIGKILL");
+      // While the agent is gone the containers run on (their shims are not the agent's children).
+      const during = (await runtime.listContainers().catch(() => undefined)) ?? [];
+      if (during.length) assert.deepEqual(during.filter((c) => c.state === "Running").map((c) => c.id).sort(), containersBefore);
+
+      await tug.restart();
+      await eventually(async () => {
+        const n = await getJSON(tug, ["get", "node", NODE]);
+        return n.status?.conditions?.find((c: any) => c.type === "Ready")?.status === "True";
+      }, 90_000, 500, "node Ready after restart");
+      // Let the kubelet run a few sync rounds on the adopted pods.
+      await new Promise((r) => setTimeout(r, 5_000));
+      const afterSnap = await snapshot();
+      for (const [key, b] of before) {
+        const a = afterSnap.get(key);
+        assert.ok(a, `${key} still Running`);
+        assert.equal(a.id, b.id, `${key}: same container`);
+        assert.equal(a.restarts, b.restarts, `${key}: restartCount unchanged`);
+      }
+      const rt2 = new CriRuntime(address, { timeoutMs: 20_000 });
+      try {
+        const sandboxes = (await rt2.listPodSandboxes()).filter((s) => s.state === "Ready");
+        assert.equal(sandboxes.length, sandboxesBefore, "no duplicated sandboxes");
+        const perUid = new Map<string, number>();
+        for (const s of sandboxes) perUid.set(s.labels[POD_UID_LABEL]!, (perUid.get(s.labels[POD_UID_LABEL]!) ?? 0) + 1);
+        assert.ok([...perUid.values()].every((n) => n === 1), "one sandbox per pod");
+        assert.deepEqual((await rt2.listContainers()).filter((c) => c.state === "Running").map((c) => c.id).sort(), containersBefore, "the same containers run");
+      } finally {
+        rt2.close();
+      }
+      const demo = await getJSON(tug, ["-n", "demo", "get", "pods", "-l", "app=hello"]);
+      assert.ok(demo.items.every(ready), "demo pods still Ready");
+      for (const p of demo.items) assert.equal((await httpGet(`http://${p.status.podIP}:8080/`)).status, 200);
+    } finally {
+      runtime.close();
+    }
+  });
+
+});
