@@ -66,6 +66,8 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
     const b = decodeTokenRequestBody(await readBody(req), req.headers["content-type"]);
     return sendJSON(res, 201, await createTokenRequest(reg, ns, info.name, b));
   }
+  // nodes/N/proxy/<path>: the rest of the path goes to the node agent (podproxy.ts).
+  if (sub?.startsWith("proxy/") && def.group === "" && def.plural === "nodes" && info.name && deps.streaming) return deps.streaming(req, res, def, info, query);
   if (sub && !(def.subresources ?? []).includes(sub as never)) throw new NotFoundPath();
   if (sub && !info.name) throw new NotFoundPath();
   const accept = parseAccept(req.headers.accept);

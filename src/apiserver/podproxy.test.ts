@@ -245,6 +245,12 @@ test("kubectl logs/exec/attach/cp/port-forward/top through the API server and th
     assert.equal(topNode.code, 0, topNode.stderr);
     assert.match(topNode.stdout, new RegExp(`${NODE}\\s+\\d+m\\s+\\d+%\\s+\\d+Mi`));
 
+    // nodes/N/proxy/<path> reaches the agent's own API
+    const raw = await kubectl(KUBECTL_132, ["get", "--raw", `/api/v1/nodes/${NODE}/proxy/stats/summary`]);
+    assert.equal(raw.code, 0, raw.stderr);
+    assert.equal(JSON.parse(raw.stdout).node.nodeName, NODE);
+    assert.equal((await kubectl(KUBECTL_132, ["get", "--raw", `/api/v1/nodes/${NODE}/proxy/healthz`])).stdout, "ok");
+
     await api.client.delete("v1/pods", "default", "box", { gracePeriodSeconds: 0 });
     await waitFor("sandbox removed", async () => ((await node!.runtime.listPodSandboxes()).length === 0 ? true : undefined), 30_000);
   } catch (err) {

@@ -121,23 +121,21 @@ export function podProxy(opts: PodProxyOptions): PodProxy {
     return { pod, ...ep };
   }
 
-  const streaming: PodStreamingHandler = async (req, res, _def, info, query) => {
-    const sub = info.subresource;
-    if (sub === "exec" || sub === "attach" || sub === "portforward") throw new BadRequest(`Upgrade request required`);
-    if (sub !== "log") throw new NotFoundPath();
+  /** GET nodes/N/proxy/<path>: the agent's own API (stats/summary, healthz, containerLogs/…). */
+  async function nodeProxy(res: ServerResponse, info: RequestInfo, query: URLSearchParams): Promise<void> {
     if (info.verb !== "get") throw new MethodNotAllowed();
-    const { pod, host, port } = await target(info);
-    const container = resolveContainer(pod, query.get("container"));
-    const q = new URLSearchParams();
-    for (const p of LOG_PARAMS) {
-      const v = query.get(p);
-      if (v !== null && p !== "insecureSkipTLSVerifyBackend") q.set(p, v);
-    }
-    const path = `/containerLogs/${encodeURIComponent(info.namespace!)}/${encodeURIComponent(info.name!)}/${encodeURIComponent(container)}${q.size ? `?${q}` : ""}`;
-    await new Promise<void>((resolve, reject) => {
+    const node = await reg.get(reg.def("v1/nodes"), undefined, info.name!);
+    const ep = agentEndpoint(node);
+    if (!ep) throw new StatusError(503, "ServiceUnavailable", `node ${info.name} does not serve the node API (no InternalIP or kubelet port)`);
+    const rest = (info.subresource ?? "").slice("proxy".length).split("/").filter(Boolean).map(encodeURIComponent).join("/");
+    await forwardGet(res, ep.host, ep.port, `/${rest}${query.size ? `?${query}` : ""}`);
+  }
+
+  /** One GET to an agent, its answer streamed back as it comes (kubectl logs -f). */
+  function forwardGet(res: ServerResponse, host: string, port: number, path: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const up = https.request({ host, port, path, method: "GET", ...tlsOpts }, (ares) => {
         res.writeHead(ares.statusCode ?? 502, { "Content-Type": ares.headers["content-type"] ?? "text/plain", "Cache-Control": "no-cache, private" });
-        // Each chunk goes out at once so `kubectl logs -f` sees lines as they come.
         res.flushHeaders();
         ares.on("data", (c: Buffer) => res.write(c));
         ares.on("end", () => {
@@ -153,6 +151,24 @@ export function podProxy(opts: PodProxyOptions): PodProxy {
       up.on("error", (err) => (res.headersSent ? (res.destroy(), resolve()) : reject(new StatusError(502, "InternalError", `error talking to the node agent: ${err.message}`))));
       up.end();
     });
+  }
+
+  const streaming: PodStreamingHandler = async (req, res, _def, info, query) => {
+    const sub = info.subresource;
+    if (info.group === "" && info.resource === "nodes" && info.name && (sub === "proxy" || sub?.startsWith("proxy/"))) return nodeProxy(res, info, query);
+    if (sub === "exec" || sub === "attach" || sub === "portforward") throw new BadRequest(`Upgrade request required`);
+    if (sub !== "log") throw new NotFoundPath();
+    if (info.verb !== "get") throw new MethodNotAllowed();
+    const { pod, host, port } = await target(info);
+    const container = resolveContainer(pod, query.get("container"));
+    const q = new URLSearchParams();
+    for (const p of LOG_PARAMS) {
+      const v = query.get(p);
+      if (v !== null && p !== "insecureSkipTLSVerifyBackend") q.set(p, v);
+    }
+    const path = `/containerLogs/${encodeURIComponent(info.namespace!)}/${encodeURIComponent(info.name!)}/${encodeURIComponent(container)}${q.size ? `?${q}` : ""}`;
+    // Each chunk goes out at once so `kubectl logs -f` sees lines as they come.
+    await forwardGet(res, host, port, path);
   };
 
   const upgrade: PodUpgradeHandler = async (req, socket, head, info, query) => {

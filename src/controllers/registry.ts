@@ -22,6 +22,7 @@ import { jobController } from "./job.js";
 import { cronJobController } from "./cronjob.js";
 import { statefulSetController } from "./statefulset.js";
 import { daemonSetController } from "./daemonset.js";
+import { persistentVolumeClaimController, persistentVolumeController } from "./persistentvolume.js";
 
 export interface ControllerEnv {
   deps: ControllerDeps;
@@ -36,6 +37,11 @@ export interface ControllerEnv {
 export interface ControllerTuning {
   /** --horizontal-pod-autoscaler-sync-period (default 15 s). */
   hpaSyncPeriodMs?: number;
+}
+
+/** Several controllers that form one kube-controller-manager controller, as one Runnable. */
+function bothOf(name: string, runnables: Runnable[]): Runnable {
+  return { name, needsLeader: true, start: async (signal) => void (await Promise.all(runnables.map((r) => r.start(signal)))) };
 }
 
 export interface ControllerEntry {
@@ -58,6 +64,7 @@ export const controllerEntries: ControllerEntry[] = [
   { name: "cronjob", build: (e) => controllerRunnable(cronJobController, e.deps) },
   { name: "statefulset", build: (e) => controllerRunnable(statefulSetController, e.deps) },
   { name: "daemonset", build: (e) => controllerRunnable(daemonSetController(), e.deps) },
+  { name: "persistentvolume-binder", build: (e) => bothOf("controller/persistentvolume-binder", [controllerRunnable(persistentVolumeClaimController(), e.deps), controllerRunnable(persistentVolumeController(), e.deps)]) },
 ];
 
 /**

@@ -92,6 +92,19 @@ test("node routes in a network namespace: added, repaired, removed with the node
   ip("route", "del", "10.99.12.0/24");
   await until(() => ours().includes("10.99.12.0/24 via 10.99.250.2"));
 
+  // A node whose range is already routed here (two nodes on one host: its bridge) or whose
+  // address is our own gets no route, and the existing route is left alone.
+  ip("link", "add", "name", "tugbr9", "type", "bridge");
+  ip("addr", "add", "10.99.14.1/24", "dev", "tugbr9");
+  ip("link", "set", "tugbr9", "up");
+  await createNode(c, "samehost", "10.99.14.0/24", "10.99.250.4");
+  await createNode(c, "selfaddr", "10.99.15.0/24", "10.99.250.1");
+  await new Promise((r) => setTimeout(r, 500));
+  assert.match(ip("route", "show", "10.99.14.0/24"), /dev tugbr9 proto kernel/);
+  assert.ok(!ours().includes("10.99.14.0") && !ours().includes("10.99.15.0"), ours());
+  await c.delete("v1/nodes", undefined, "samehost");
+  await c.delete("v1/nodes", undefined, "selfaddr");
+
   await c.delete("v1/nodes", undefined, "third");
   await until(() => !ours().includes("10.99.13.0/24"));
   assert.deepEqual([...routes.routes()], [["10.99.12.0/24", "10.99.250.2"]]);

@@ -139,12 +139,24 @@ export class NodeRoutes implements Runnable {
   private async sync(desired: Map<string, string>, repair: boolean): Promise<void> {
     for (const [cidr, via] of this.applied) {
       if (desired.get(cidr) === via) continue;
-      if (!desired.has(cidr)) await this.del(cidr, via);
       this.applied.delete(cidr);
+      if (!desired.has(cidr)) await this.del(cidr, via);
     }
+    let local: Set<string> | undefined;
     for (const [cidr, via] of desired) {
       if (!repair && this.applied.get(cidr) === via) continue;
       try {
+        // Two nodes on one host (tests): the other node's range is on a local bridge.
+        // Never replace a route we did not make (`replace` would take over the bridge's
+        // connected route), and never route via one of our own addresses.
+        local ??= await this.localAddresses();
+        const existing = (await this.runner.run(["ip", "-o", "route", "show", "exact", cidr])).trim();
+        const foreign = existing.split("\n").some((l) => l.trim() && !l.includes(`proto ${ROUTE_PROTOCOL}`));
+        if (local.has(via) || foreign) {
+          if (!this.failed.has(`${cidr} via ${via}`)) this.log.info("pod range served on this host; no route", { podCIDR: cidr, via });
+          this.failed.add(`${cidr} via ${via}`);
+          continue;
+        }
         // replace is idempotent and also repairs a route changed or removed behind our back.
         await this.runner.run(["ip", "route", "replace", cidr, "via", via, "proto", String(ROUTE_PROTOCOL)]);
         if (this.applied.get(cidr) !== via) this.log.info("pod range route set", { podCIDR: cidr, via });
@@ -158,6 +170,11 @@ export class NodeRoutes implements Runnable {
       }
     }
     this.opts.onSync?.(this.applied);
+  }
+
+  private async localAddresses(): Promise<Set<string>> {
+    const out = await this.runner.run(["ip", "-o", "-4", "addr", "show"]).catch(() => "");
+    return new Set([...out.matchAll(/ inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!));
   }
 
   private async del(cidr: string, via: string): Promise<void> {

@@ -12,7 +12,7 @@ import Database from "better-sqlite3";
 import { storeContract } from "./contract.js";
 import { openStore } from "./open.js";
 import { SqliteStore } from "./sqlite.js";
-import { CompactedError, StoreError, UnsupportedError, type StoreEvent } from "./types.js";
+import { CompactedError, KeyExistsError, RevisionMismatchError, StoreError, UnsupportedError, type StoreEvent } from "./types.js";
 
 function tempDir(): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), "tug-store-"));
@@ -196,6 +196,58 @@ describe("sqlite store", () => {
       await assert.rejects(s.list("/", { revision: 99 }), /revision: 99 is in the future/);
       await assert.rejects(s.watch("/", -3, { onEvents() {} }), /afterRevision:/);
       await assert.rejects(s.compact(50), /in the future/);
+      await s.close();
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  test("group commit: writes issued together share one commit; a refused write spoils nothing", async () => {
+    const t = tempDir();
+    try {
+      const path = join(t.dir, "s.db");
+      let s = new SqliteStore(path);
+      const a = await s.create("/a", "1");
+      const before = { ...s.commitStats };
+      const results = await Promise.allSettled([
+        s.create("/b", "1"),
+        s.create("/a", "dup"), // refused: exists
+        s.update("/a", "2", a),
+        s.update("/a", "3", a), // refused: the update before it in the same group moved /a on
+        s.create("/c", "1"),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled", "rejected", "fulfilled"]);
+      assert.ok((results[1] as PromiseRejectedResult).reason instanceof KeyExistsError);
+      const mismatch = (results[3] as PromiseRejectedResult).reason;
+      assert.ok(mismatch instanceof RevisionMismatchError);
+      const revs = [results[0], results[2], results[4]].map((r) => (r as PromiseFulfilledResult<number>).value);
+      assert.deepEqual(revs, [a + 1, a + 2, a + 3], "consecutive revisions in issue order");
+      assert.equal(mismatch.current.modRevision, a + 2);
+      assert.deepEqual(s.commitStats, { commits: before.commits + 1, writes: before.writes + 3 });
+      await s.close();
+      s = new SqliteStore(path); // everything acknowledged is on disk
+      assert.deepEqual((await s.list("/")).kvs.map((kv) => [kv.key, kv.value]), [["/a", "2"], ["/b", "1"], ["/c", "1"]]);
+      await s.close();
+
+      const single = new SqliteStore(join(t.dir, "single.db"), { groupCommit: false });
+      await Promise.all([single.create("/x", "1"), single.create("/y", "1"), single.create("/z", "1")]);
+      assert.deepEqual(single.commitStats, { commits: 3, writes: 3 });
+      await single.close();
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  test("close() commits writes already issued before it closes", async () => {
+    const t = tempDir();
+    try {
+      const path = join(t.dir, "s.db");
+      let s = new SqliteStore(path);
+      const pending = [s.create("/p1", "1"), s.create("/p2", "1")];
+      await s.close();
+      assert.equal((await Promise.all(pending)).length, 2);
+      s = new SqliteStore(path);
+      assert.equal(await s.count("/p"), 2);
       await s.close();
     } finally {
       t.cleanup();

@@ -428,7 +428,6 @@ export class SqliteStore implements Store {
     try {
       outcomes = this.group.immediate(batch);
       this.commitStats.commits++;
-      this.commitStats.writes += batch.length;
     } catch (err) {
       for (const w of batch) w.reject(err);
       return;
@@ -436,6 +435,7 @@ export class SqliteStore implements Store {
     for (let i = 0; i < batch.length; i++) {
       const o = outcomes[i];
       if (o.ok) {
+        this.commitStats.writes++;
         this.committed(o.event);
         batch[i].resolve(o.result);
       } else {

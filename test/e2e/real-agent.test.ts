@@ -257,39 +257,51 @@ spec:
   test("pod startup latency over 20 pods (create → Running, image present)", async () => {
     let r = await tug.kubectl(["create", "namespace", "latency"]);
     assert.equal(r.code, 0, show(r));
+    // The namespace's default ServiceAccount must exist before pods are admitted quickly.
+    await eventually(async () => (await tug.kubectl(["-n", "latency", "get", "serviceaccount", "default"])).code === 0, 30_000);
     const watch = await openWatch(tug.port, tug.tls, "/api/v1/namespaces/latency/pods");
     const runningAt = new Map<string, number>();
+    let seen = 0;
     const poll = setInterval(() => {
-      for (const ev of watch.events) {
-        const p = ev.object;
+      for (; seen < watch.events.length; seen++) {
+        const p = watch.events[seen]!.object;
         if (p?.status?.phase === "Running" && !runningAt.has(p.metadata.name)) runningAt.set(p.metadata.name, Date.now());
       }
-    }, 5);
-    try {
-      const created = new Map<string, number>();
-      await Promise.all(
-        Array.from({ length: 20 }, async (_, i) => {
-          const name = `lat-${i}`;
-          created.set(name, Date.now());
-          const res = await tug.http("POST", "/api/v1/namespaces/latency/pods", {
-            apiVersion: "v1",
-            kind: "Pod",
-            metadata: { name },
-            spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: "tugboat/busybox:1", command: ["sleep", "3600"] }] },
-          });
-          assert.equal(res.status, 201, res.body);
-          podUIDs.add(res.json().metadata.uid);
-        }),
-      );
-      await eventually(async () => runningAt.size === 20, 180_000, 200, "20 pods Running");
+    }, 2);
+    const create = async (name: string, created: Map<string, number>) => {
+      created.set(name, Date.now());
+      const res = await tug.http("POST", "/api/v1/namespaces/latency/pods", {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name },
+        spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: "tugboat/busybox:1", command: ["sleep", "3600"] }] },
+      });
+      assert.equal(res.status, 201, res.body);
+      podUIDs.add(res.json().metadata.uid);
+    };
+    const report = (what: string, created: Map<string, number>) => {
       const lat = [...created].map(([n, t]) => runningAt.get(n)! - t).sort((a, b) => a - b);
       const p50 = quantile(lat, 0.5);
       const p99 = quantile(lat, 0.99);
-      console.log(`pod startup latency over 20 pods: p50 ${p50} ms, p99 ${p99} ms (min ${lat[0]} ms, max ${lat[lat.length - 1]} ms)`);
-      // Agent memory, for the closing note.
+      console.log(`pod startup latency, ${what}: p50 ${p50} ms, p99 ${p99} ms (min ${lat[0]} ms, max ${lat[lat.length - 1]} ms)`);
+      return p99;
+    };
+    try {
+      // One after another, as the SLO measures it: each pod alone on the node's pipeline.
+      const oneByOne = new Map<string, number>();
+      for (let i = 0; i < 20; i++) {
+        await create(`seq-${i}`, oneByOne);
+        await eventually(async () => runningAt.has(`seq-${i}`), 60_000, 5, `seq-${i} Running`);
+      }
+      const p99seq = report("20 pods one at a time", oneByOne);
+      // All at once: the node starts 20 sandboxes and containers in parallel.
+      const burst = new Map<string, number>();
+      await Promise.all(Array.from({ length: 20 }, (_, i) => create(`burst-${i}`, burst)));
+      await eventually(async () => [...burst.keys()].every((n) => runningAt.has(n)), 180_000, 50, "20 pods Running");
+      report("a burst of 20 pods", burst);
       const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${tug.pid}/status`, "utf8"))?.[1] ?? 0);
-      console.log(`tug up (server + agent) RSS: ${Math.round(rss / 1024)} MiB`);
-      assert.ok(p99 < 60_000, `p99 ${p99} ms`);
+      console.log(`tug up (server + agent in one process) RSS after the latency runs: ${Math.round(rss / 1024)} MiB`);
+      assert.ok(p99seq < 5_000, `p99 one at a time ${p99seq} ms (Kubernetes SLO 5 s)`);
     } finally {
       clearInterval(poll);
       watch.close();
@@ -297,6 +309,7 @@ spec:
     r = await tug.kubectl(["delete", "namespace", "latency", "--wait=true"], { timeoutMs: 120_000 });
     assert.equal(r.code, 0, show(r));
   });
+
   test("kill -9 and start again: containers keep running, none duplicated, status right", async () => {
     const runtime = new CriRuntime(address, { timeoutMs: 20_000 });
     try {

@@ -130,6 +130,7 @@ test("pod lifecycle on a real node", { skip: realNodeSkipReason(), timeout: 180_
     });
     await mk("hooks", { terminationGracePeriodSeconds: 0, containers: [sh("sleep 600", { lifecycle: { postStart: { exec: { command: ["sh", "-c", "echo hooked > /tmp/hook"] } } } })] });
     await mk("badhook", { restartPolicy: "Never", terminationGracePeriodSeconds: 0, containers: [sh("sleep 600", { lifecycle: { postStart: { exec: { command: ["sh", "-c", "exit 1"] } } } })] });
+    await mk("imgchange", { terminationGracePeriodSeconds: 0, containers: [sh("sleep 600")] });
     await mk("deadline", { activeDeadlineSeconds: 2, terminationGracePeriodSeconds: 0, containers: [sh("sleep 600")] });
 
     // CrashLoopBackOff: the delay doubles (1s, 2s, 4s with the test's base).
@@ -229,6 +230,13 @@ test("pod lifecycle on a real node", { skip: realNodeSkipReason(), timeout: 180_
     assert.equal((await execIn(hooks, ["cat", "/tmp/hook"])).out.trim(), "hooked");
     const badhook = await until("badhook", "Failed", (p) => p.status?.phase === "Failed");
     assert.match(cs(badhook).state.terminated.message ?? "", /Exec lifecycle hook .* failed/);
+
+    // A new image (the one mutable container field) replaces the container.
+    const img0 = await until("imgchange", "Running", (p) => p.status?.phase === "Running");
+    await c.patch("v1/pods", "default", "imgchange", "strategic", { spec: { containers: [{ name: "main", image: `docker.io/${BUSYBOX_IMAGE}` }] } });
+    const img1 = await until("imgchange", "restarted with the new image", (p) => cs(p)?.restartCount === 1 && cs(p)?.state?.running !== undefined);
+    assert.notEqual(cs(img1).containerID, cs(img0).containerID);
+    assert.equal(cs(img1).image, `docker.io/${BUSYBOX_IMAGE}`);
 
     // activeDeadlineSeconds fails the pod.
     const deadline = await until("deadline", "Failed", (p) => p.status?.phase === "Failed", 20_000);

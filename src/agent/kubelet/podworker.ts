@@ -11,9 +11,8 @@
 // Concept files: sandboxconfig, containerstart (+ env, containerconfig, pullsecrets),
 // probes, hooks, termination, backoff, status.
 
-import { mkdir, readdir, rm, rmdir, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { KObject } from "../../apimachinery/types.js";
 import { deepCopy, nowRFC3339 } from "../../apimachinery/types.js";
 import { isStatusError } from "../../apimachinery/errors.js";
@@ -27,11 +26,13 @@ import { CONTAINER_KIND_LABEL, startContainerInstance, type ContainerInstance, t
 import type { EnvContext } from "./env.js";
 import { runPreStop } from "./hooks.js";
 import { PodProber } from "./probes.js";
-import { podHostsFile, podLogDirectory, podSandboxConfig, POD_UID_LABEL, type ClusterDNSOptions } from "./sandboxconfig.js";
+import { removePodCgroup, removePodFiles } from "./podcleanup.js";
+import { podHostsFile, podSandboxConfig, POD_UID_LABEL, type ClusterDNSOptions } from "./sandboxconfig.js";
 import { buildPodStatus, canonicalJSON, initDone, shouldRestart, shouldRestartInit, terminatedFrom, type RestartPolicy } from "./status.js";
 import { DEFAULT_TERMINATION_MESSAGE_PATH, podDir, remainingGrace, removeTerminationMessageFile, terminationMessage } from "./termination.js";
 
 export { POD_UID_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL } from "./sandboxconfig.js";
+export { CGROUP_ROOT, removePodCgroup, removePodFiles } from "./podcleanup.js";
 export { CONTAINER_NAME_LABEL, pullPolicyOf, type PodVolumes } from "./containerstart.js";
 
 export interface PodWorkerDeps {
@@ -177,6 +178,12 @@ export class PodWorker {
       this.deps.log.info("pod deleted", { pod: this.key() });
       return;
     }
+    if (!this.finished && (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed")) {
+      // Terminal in the API (e.g. reported before an agent restart): never run again.
+      this.finished = true;
+      this.prober.stop();
+      for (const sb of await this.deps.runtime.listPodSandboxes({ labelSelector: { [POD_UID_LABEL]: this.uid } })) await this.deps.runtime.stopPodSandbox(sb.id);
+    }
     if (this.finished) return;
     this.startTime ??= pod.status?.startTime ?? nowRFC3339();
     if (await this.deadlineExceeded()) return;
@@ -305,6 +312,15 @@ export class PodWorker {
         r.message = failure.message;
         r.status = await rt.containerStatus(r.id);
       }
+    }
+    if (r.id && r.status?.state === "Running" && r.image !== c.image) {
+      // The image is the one mutable container field: a new image means a new container.
+      await this.killContainer(c, r, this.pod.spec?.terminationGracePeriodSeconds ?? 30, `Container ${c.name} definition changed, will be restarted`);
+      r.lastTerminated = terminatedFrom(await rt.containerStatus(r.id));
+      await rt.removeContainer(r.id);
+      await removeTerminationMessageFile(r.termFile);
+      Object.assign(r, { id: undefined, status: undefined, termFile: undefined, message: undefined, reason: undefined, waiting: undefined });
+      r.restartCount++;
     }
     if (r.id && r.status?.state === "Exited") {
       const st = r.status;
@@ -539,50 +555,4 @@ export class PodWorker {
     await removePodFiles(this.deps.dataDir, this.pod);
     await removePodCgroup(this.uid);
   }
-}
-
-/**
- * The kubelet's own files of a pod: the log directory, the managed /etc/hosts and the
- * termination message files. The pod directory itself only goes when empty: whatever
- * the volume manager left there (a mount that failed to come down) must not be deleted
- * through.
- */
-export async function removePodFiles(dataDir: string, pod: KObject): Promise<void> {
-  const dir = podDir(dataDir, pod.metadata.uid!);
-  await rm(join(dir, "etc-hosts"), { force: true });
-  await rm(join(dir, "containers"), { recursive: true, force: true });
-  await rmdir(dir).catch(() => {});
-  await rm(podLogDirectory(dataDir, pod), { recursive: true, force: true });
-}
-
-export const CGROUP_ROOT = "/sys/fs/cgroup";
-
-/**
- * The pod-level cgroup (cgroupParent /tugboat/pod<uid>) outlives its containers: runc only
- * removes the container cgroups below it. Like the kubelet's pod container manager we
- * delete it once the pod's sandboxes are gone, in every hierarchy (v1 controllers and the
- * unified one). Best effort: missing directories and non-Linux hosts are fine.
- */
-export async function removePodCgroup(uid: string, root = CGROUP_ROOT): Promise<void> {
-  let hierarchies: string[];
-  try {
-    hierarchies = await readdir(root);
-  } catch {
-    return;
-  }
-  await Promise.all(
-    hierarchies.map(async (h) => {
-      // The shim may still be removing the last container cgroup below: retry briefly.
-      for (let i = 0; i < 20; i++) {
-        try {
-          await rmdir(join(root, h, "tugboat", `pod${uid}`));
-          return;
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code !== "EBUSY" && code !== "ENOTEMPTY") return;
-          await sleep(100);
-        }
-      }
-    }),
-  );
 }

@@ -37,6 +37,8 @@ export interface ContainerRecord {
   message?: string;
   /** terminated.reason override (e.g. the kubelet killed it for a failed hook). */
   reason?: string;
+  /** A restartable init container (restartPolicy Always): a sidecar that keeps running. */
+  sidecar?: boolean;
 }
 
 export interface TerminatedState {
@@ -118,12 +120,14 @@ export function containerStatusFor(r: ContainerRecord, opts: { init?: boolean; d
     state = { waiting: stripUndefined({ reason: r.waiting.reason, message: r.waiting.message }) };
   } else if (st?.state === "Running") {
     state = { running: { startedAt: rfc(st.startedAt) ?? nowRFC3339() } };
-    started = opts.init ? true : (r.started ?? true);
-    ready = opts.init ? false : started && (r.ready ?? true);
+    // Init containers are never ready while running, except sidecars (probed like app containers).
+    const probed = !opts.init || r.sidecar;
+    started = probed ? (r.started ?? true) : true;
+    ready = probed ? started && (r.ready ?? true) : false;
   } else if (st?.state === "Exited") {
     state = { terminated: terminatedFrom(st, { message: r.message, reason: r.reason }) };
     // A completed init container counts as ready.
-    ready = !!opts.init && st.exitCode === 0;
+    ready = !!opts.init && !r.sidecar && st.exitCode === 0;
   } else {
     state = { waiting: { reason: opts.defaultWaiting ?? "ContainerCreating" } };
   }
@@ -142,7 +146,14 @@ export function containerStatusFor(r: ContainerRecord, opts: { init?: boolean; d
 
 /** Whether every init container has exited 0. */
 export function initDone(initRecords: ContainerRecord[]): boolean {
-  return initRecords.every((r) => !r.waiting && r.status?.state === "Exited" && r.status.exitCode === 0);
+  return initRecords.every(initComplete);
+}
+
+/** An init container is complete when it exited 0 — a sidecar when it runs and has started. */
+export function initComplete(r: ContainerRecord): boolean {
+  if (r.waiting) return false;
+  if (r.sidecar) return r.status?.state === "Running" && r.started !== false;
+  return r.status?.state === "Exited" && r.status.exitCode === 0;
 }
 
 /** Upstream getPhase: init containers first, then the app containers' states. */
@@ -202,7 +213,11 @@ export function buildPodStatus(input: PodStatusInput): Record<string, any> {
   const initStatuses = initRecords.map((r) => containerStatusFor(r, { init: true, defaultWaiting: "PodInitializing" }));
   const prevConds: any[] = Array.isArray(previous?.conditions) ? previous.conditions : [];
 
-  const unready = records.filter((_, i) => appStatuses[i]!.ready !== true).map((r) => r.name);
+  // Sidecars count for ContainersReady like app containers.
+  const unready = [
+    ...initRecords.filter((r, i) => r.sidecar && initStatuses[i]!.ready !== true).map((r) => r.name),
+    ...records.filter((_, i) => appStatuses[i]!.ready !== true).map((r) => r.name),
+  ];
   const containersReady = records.length > 0 && unready.length === 0;
   const gateMsgs: string[] = [];
   for (const gate of input.readinessGates ?? []) {
@@ -211,7 +226,7 @@ export function buildPodStatus(input: PodStatusInput): Record<string, any> {
     else if (c.status !== "True") gateMsgs.push(`the status of pod readiness gate "${gate}" is not "True", but ${c.status}`);
   }
   const unreadyMsg = unready.length ? `containers with unready status: [${unready.join(" ")}]` : undefined;
-  const incomplete = initRecords.filter((r) => !(r.status?.state === "Exited" && r.status.exitCode === 0 && !r.waiting)).map((r) => r.name);
+  const incomplete = initRecords.filter((r) => !initComplete(r)).map((r) => r.name);
 
   const conditions: Record<string, unknown>[] = [
     condition("PodReadyToStartContainers", input.sandboxReady ?? true, prevConds),

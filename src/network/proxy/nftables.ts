@@ -108,7 +108,7 @@ const proto = (e: ServicePortEntry) => e.protocol.toLowerCase();
 /** Renders one sync as the difference from `previous` (undefined: replace the whole table). */
 export function renderRuleset(table: ServiceTable, opts: RenderOptions = {}, previous?: RulesetState): RenderedRuleset {
   const t = opts.table ?? DEFAULT_TABLE;
-  if (!/^[A-Za-z][A-Za-z0-9_-]{0,31}$/.test(t)) throw new Error(`invalid nft table name "${t}"`);
+  if (!/^[A-Za-z][A-Za-z0-9_.-]{0,31}$/.test(t)) throw new Error(`invalid nft table name "${t}"`);
   if (opts.clusterCIDR !== undefined && !CIDR.test(opts.clusterCIDR)) throw new Error(`invalid clusterCIDR "${opts.clusterCIDR}"`);
   const state: RulesetState = { chains: new Map(), sets: new Map(), elements: new Map(MAPS.map(([m]) => [m, new Map()])) };
   let endpointChains = 0;

@@ -297,7 +297,7 @@ test("service proxy programs a network namespace: ClusterIP, NodePort, hairpin, 
     ac.abort();
     await proxyRun;
     assert.equal(await listTable(runner), "");
-    assert.ok(!sh("ip", "-n", ns.node, "rule").includes("4243"));
+    assert.ok(!sh("ip", "-n", ns.node, "rule").includes("lookup 4243"));
     assert.equal(sh("ip", "-n", ns.node, "route", "show", "table", "4243").trim(), "");
   });
 });

@@ -24,6 +24,18 @@ export const ENDPOINTSLICES_GVR = "discovery.k8s.io/v1/endpointslices";
 /** Routing table and rule priority used for host → ClusterIP traffic. */
 export const HOST_ACCESS_TABLE = 4243;
 
+/**
+ * The routing table (and rule priority) for one proxy's host access: 4243 for the
+ * default nft table, another fixed number per table name otherwise, so two proxies on
+ * one host (tests with two nodes) never remove each other's rule.
+ */
+export function hostAccessTable(nftTable: string): number {
+  if (nftTable === DEFAULT_TABLE) return HOST_ACCESS_TABLE;
+  let h = 0;
+  for (const ch of nftTable) h = (h * 31 + ch.charCodeAt(0)) % 1000;
+  return HOST_ACCESS_TABLE + 1 + h;
+}
+
 export interface ServiceProxyOptions {
   client: Client;
   /** This node's name (endpoints with this nodeName are local for traffic policies). */
@@ -209,7 +221,7 @@ export class ServiceProxy implements Runnable {
 
   private hostAccessArgs(): { rule: string[]; route: string[] } {
     const cidr = this.opts.serviceCIDR ?? SERVICE_CIDR;
-    const t = String(HOST_ACCESS_TABLE);
+    const t = String(hostAccessTable(this.opts.table ?? DEFAULT_TABLE));
     return {
       rule: ["pref", t, "iif", "lo", "to", cidr, "lookup", t],
       route: [cidr, "dev", "lo", "table", t, ...(this.opts.nodeIP ? ["src", this.opts.nodeIP] : [])],
