@@ -137,4 +137,13 @@ export function table(name: string, result: BenchResult): string {
   return out.join("\n") + "\n";
 }
 
+/** The same rows as a Markdown table (for BENCHMARKS.md). */
+export function markdown(name: string, result: BenchResult): string {
+  if (result.skipped) return `**${name}**: skipped: ${result.skipped}\n`;
+  const out = [`**${name}**`, "", "| metric | median | p99 | unit | target | met | anchor |", "|---|--:|--:|---|---|---|---|"];
+  for (const r of result.rows) out.push(`| ${r.metric} | ${fmt(r.median)} | ${fmt(r.p99)} | ${r.unit} | ${r.target ?? ""} | ${r.ok === undefined ? "" : r.ok ? "yes" : "**no**"} | ${r.anchor ?? ""} |`);
+  for (const n of result.notes ?? []) out.push("", `_${n}_`);
+  return out.join("\n") + "\n";
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -5,7 +5,7 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { environment, table, type BenchResult, type Benchmark } from "./report.js";
+import { environment, markdown, table, type BenchResult, type Benchmark } from "./report.js";
 import { repoRoot } from "./tugprocess.js";
 import { schedulerBenchmark } from "./scheduler.js";
 import { apiLatencyBenchmark } from "./apilatency.js";
@@ -31,10 +31,11 @@ export const benchmarks: Benchmark[] = [
 
 function usage(): string {
   return [
-    "usage: npm run bench -- [NAME…] [--quick] [--runs N] [--list]",
+    "usage: npm run bench -- [NAME…] [--quick] [--runs N] [--markdown] [--list]",
     "  NAME     run only these (default: all)",
     "  --quick  CI-size runs (small clusters, short durations)",
     "  --runs N repeat each measurement N times (default 3, quick 2)",
+    "  --markdown  also print each table as Markdown (for BENCHMARKS.md)",
     "",
     ...benchmarks.map((b) => `  ${b.name.padEnd(12)} ${b.summary}`),
   ].join("\n");
@@ -43,10 +44,12 @@ function usage(): string {
 async function main(argv: string[]): Promise<number> {
   const names: string[] = [];
   let quick = false;
+  let md = false;
   let runs: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--quick") quick = true;
+    else if (a === "--markdown") md = true;
     else if (a === "--runs") runs = Number(argv[++i]);
     else if (a === "--list" || a === "--help" || a === "-h") {
       console.log(usage());
@@ -81,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const seconds = Math.round((performance.now() - t0) / 100) / 10;
     console.log(table(b.name, result) + `   (${seconds} s)\n`);
+    if (md) console.log(markdown(b.name, result));
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     const file = join(dir, `${b.name}-${stamp}.json`);
     writeFileSync(file, JSON.stringify({ benchmark: b.name, summary: b.summary, quick, environment: { ...environment(), startLoadavg: env.loadavg }, seconds, ...result }, null, 2) + "\n");

@@ -59,6 +59,8 @@ export async function agentOptionsFrom(v: Values) {
       nodeIP: v["node-ip"] as string | undefined,
       containerdSocket: v["containerd-socket"] ? resolve(String(v["containerd-socket"])) : undefined,
       clusterDNS: String(v["cluster-dns"] ?? "10.43.0.10"),
+      // `tug up` shares --cluster-domain with the server's DNS.
+      clusterDomain: typeof v["cluster-domain"] === "string" ? v["cluster-domain"] : undefined,
       podCIDR: v["pod-cidr"] as string | undefined,
       bridge: String(v["cni-bridge"] ?? "tug0"),
       labels: labelsFrom(v),

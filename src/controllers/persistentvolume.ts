@@ -183,11 +183,11 @@ export function persistentVolumeClaimController(): Controller {
       const delayed = isWaitForFirstConsumer(ctx, claim);
       const selected = claim.metadata.annotations?.[SELECTED_NODE_ANNOTATION];
       const volumes = ctx.reader.list(PVS);
-      const pv = delayed
-        ? selected
-          ? findMatchingVolume(claim, volumes, { node: ctx.reader.get(NODES, undefined, selected) })
-          : volumes.find((v) => preBoundTo(v, claim) && v.spec?.claimRef?.uid === claim.metadata.uid)
-        : findMatchingVolume(claim, volumes);
+      // A volume a provisioner made for this very claim (claimRef with its uid) is taken as is.
+      const provisioned = volumes.find((v) => !v.metadata.deletionTimestamp && v.spec?.claimRef?.uid === claim.metadata.uid && preBoundTo(v, claim));
+      const pv =
+        provisioned ??
+        (!delayed ? findMatchingVolume(claim, volumes) : selected ? findMatchingVolume(claim, volumes, { node: ctx.reader.get(NODES, undefined, selected) }) : undefined);
       if (pv) return void (await bind(ctx, pv, claim));
       await setClaimPhase(ctx, claim, "Pending");
       const className = classOf(claim);

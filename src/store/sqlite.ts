@@ -6,11 +6,12 @@
 // so reads of the present never scan history. UNIQUE (name, prev_revision) means two
 // writers that read the same version can never both append after it, even from two
 // processes. Watchers share one in-process notifier (watch-hub in this file). Writes
-// are group-committed: all writes issued in one event-loop turn share one transaction
-// and so one fsync, and each is acknowledged only after that commit (see `flush`).
+// are group-committed (groupcommit.ts): all writes issued in one event-loop turn share
+// one transaction and so one fsync, and each is acknowledged only after that commit.
 // See README.md in this folder for the diagram and vocabulary.
 
 import Database from "better-sqlite3";
+import { GroupCommit, type WriteOp } from "./groupcommit.js";
 import {
   CompactedError,
   KeyExistsError,
@@ -39,7 +40,7 @@ export interface SqliteStoreOptions {
   durable?: boolean;
   /**
    * Default true: writes issued in one event-loop turn share one transaction and fsync
-   * (see `enqueue`). false commits each write on its own, as before group commit: kept so
+   * (groupcommit.ts). false commits each write on its own, as before group commit: kept so
    * the store benchmark can show both in one run.
    */
   groupCommit?: boolean;
@@ -127,15 +128,6 @@ function byteCompare(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
-/** One queued write: `op` runs inside the group's transaction and returns its event. */
-interface PendingWrite {
-  op: () => { event: StoreEvent; result: unknown };
-  resolve(result: unknown): void;
-  reject(err: unknown): void;
-}
-
-type Outcome = { ok: true; event: StoreEvent; result: unknown } | { ok: false; err: unknown };
-
 interface WatchEntry {
   prefix: string;
   /** Only events above this revision are delivered. */
@@ -162,21 +154,11 @@ export class SqliteStore implements Store {
   private watcherCount = 0;
   private poller: NodeJS.Timeout | undefined;
 
-  // Group commit: writes wait here until the end of the current event-loop turn.
-  private pending: PendingWrite[] = [];
-  private flushScheduled = false;
-  private readonly groupCommit: boolean;
-  /** Write transactions committed and writes acknowledged: writes / commits is the mean group size. */
-  readonly commitStats = { commits: 0, writes: 0 };
-  /** Runs one write under a savepoint, so a refused write leaves the group's others intact. */
-  private readonly savepoint: (op: PendingWrite["op"]) => { event: StoreEvent; result: unknown };
-  /** The group's transaction (BEGIN IMMEDIATE … COMMIT: one fsync under synchronous=FULL). */
-  private readonly group: { immediate(batch: PendingWrite[]): Outcome[] };
+  private readonly writes: GroupCommit<StoreEvent>;
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     this.path = path;
     this.pollIntervalMs = opts.pollIntervalMs ?? 150;
-    this.groupCommit = opts.groupCommit ?? true;
     this.db = new Database(path, { timeout: opts.busyTimeoutMs ?? 10_000 });
     this.db.pragma("journal_mode = WAL");
     this.db.pragma(opts.durable === false ? "synchronous = NORMAL" : "synchronous = FULL");
@@ -234,16 +216,7 @@ export class SqliteStore implements Store {
       sweepTombstones: db.prepare(`DELETE FROM log WHERE id > @lo AND id <= @hi AND deleted = 1`),
     };
     this.delivered = this.seq();
-    this.savepoint = db.transaction((op: PendingWrite["op"]) => op());
-    this.group = db.transaction((batch: PendingWrite[]): Outcome[] =>
-      batch.map((w): Outcome => {
-        try {
-          return { ok: true, ...this.savepoint(w.op) };
-        } catch (err) {
-          return { ok: false, err };
-        }
-      }),
-    );
+    this.writes = new GroupCommit<StoreEvent>(db, opts.groupCommit ?? true, (e) => this.committed(e), () => this.closed);
   }
 
   // ---- reads -------------------------------------------------------------------------
@@ -395,53 +368,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  /**
-   * Group commit. A write is queued and the queue is flushed once per event-loop turn
-   * (setImmediate runs after all I/O callbacks of the turn), so the writes of every
-   * request that arrived together share one BEGIN IMMEDIATE … COMMIT and one fsync.
-   * Each write still runs its own checks in order against the writes before it, under a
-   * savepoint, and its promise settles only after the COMMIT returned: an acknowledged
-   * write is as durable as before (synchronous=FULL). If the COMMIT itself fails, every
-   * write of the group fails with it.
-   */
-  private enqueue<T>(op: () => { event: StoreEvent; result: T }): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ op, resolve: resolve as (r: unknown) => void, reject });
-      if (!this.groupCommit) this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+  /** Queues a write for the next group commit (groupcommit.ts). */
+  private enqueue<T>(op: WriteOp<StoreEvent, T>): Promise<T> {
+    return this.writes.enqueue(op);
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length === 0) return;
-    if (this.closed) {
-      for (const w of batch) w.reject(new StoreError("store is closed"));
-      return;
-    }
-    let outcomes: Outcome[];
-    try {
-      outcomes = this.group.immediate(batch);
-      this.commitStats.commits++;
-    } catch (err) {
-      for (const w of batch) w.reject(err);
-      return;
-    }
-    for (let i = 0; i < batch.length; i++) {
-      const o = outcomes[i];
-      if (o.ok) {
-        this.commitStats.writes++;
-        this.committed(o.event);
-        batch[i].resolve(o.result);
-      } else {
-        batch[i].reject(o.err);
-      }
-    }
+  /** Write transactions committed and writes acknowledged (writes / commits = mean group size). */
+  get commitStats(): { commits: number; writes: number } {
+    return this.writes.stats;
   }
 
   /**
@@ -628,7 +562,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush(); // writes already issued are committed (and acknowledged) before closing
+    this.writes.flush(); // writes already issued are committed (and acknowledged) before closing
     this.closed = true;
     const err = new StoreError("store closed");
     for (const set of [...this.byPrefix.values()]) for (const w of [...set]) this.fail(w, err);

@@ -31,7 +31,7 @@ function spawnTug(args: string[]): ChildProcess {
 describe("convergence: workload controllers", { skip, timeout: 180_000, concurrency: true }, () => {
   before(async () => {
     c = await startHollowCluster();
-    for (const ns of ["sts", "jobs", "cron", "ds"]) await c.ok(["create", "namespace", ns]);
+    for (const ns of ["sts", "jobs", "cron", "ds", "storage"]) await c.ok(["create", "namespace", ns]);
   });
   after(async () => {
     if (extraAgent && extraAgent.exitCode === null && extraAgent.signalCode === null) {
@@ -94,6 +94,62 @@ spec:
     assert.equal(after.length, 3, "no new claims");
     assert.equal(after.find((p) => p.metadata.name === "data-db-1")!.metadata.uid, claim1.metadata.uid, "the same PVC object");
     assert.equal(back.metadata.labels["statefulset.kubernetes.io/pod-name"], "db-1");
+    // The default class (local-path, WaitForFirstConsumer) was filled in, and the scheduler
+    // told the provisioner where each claim's first pod went.
+    for (const p of after) {
+      assert.equal(p.spec.storageClassName, "local-path");
+      const pod = await c.json(["get", "pod", p.metadata.name.replace(/^data-/, ""), "-n", ns]);
+      assert.equal(p.metadata.annotations?.["volume.kubernetes.io/selected-node"], pod.spec.nodeName, p.metadata.name);
+    }
+  });
+
+  test("storage: default StorageClass, a PV binds to a claim, Retain keeps it Released", async () => {
+    const ns = "storage";
+    const sc = await c.ok(["get", "storageclass"]);
+    assert.match(sc.split("\n")[0]!, /^NAME\s+PROVISIONER\s+RECLAIMPOLICY\s+VOLUMEBINDINGMODE\s+ALLOWVOLUMEEXPANSION\s+AGE/);
+    assert.match(sc, /local-path\s+tugboat\.io\/local-path\s+Delete\s+WaitForFirstConsumer\s+false\s/);
+    await c.apply(`
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: manual-${ns}}
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: Immediate
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: pv-${ns}}
+spec:
+  storageClassName: manual-${ns}
+  capacity: {storage: 5Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  hostPath: {path: /tmp/tug-e2e-${ns}}
+`);
+    await c.apply(`
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: claim}
+spec:
+  storageClassName: manual-${ns}
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: defaulted}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+`, ns);
+    await c.until("claim Bound", async () => /claim\s+Bound\s+pv-storage\s+5Gi\s+RWO\s+manual-storage\s/.test(await c.ok(["get", "pvc", "claim", "-n", ns])));
+    assert.match(await c.ok(["get", "pv", `pv-${ns}`]), new RegExp(`pv-${ns}\\s+5Gi\\s+RWO\\s+Retain\\s+Bound\\s+${ns}/claim\\s+manual-${ns}\\s`));
+    const defaulted = await c.json(["get", "pvc", "defaulted", "-n", ns]);
+    assert.equal(defaulted.spec.storageClassName, "local-path");
+    await c.until("WaitForFirstConsumer event", async () => /WaitForFirstConsumer\s+.*waiting for first consumer to be created before binding/.test(await c.ok(["describe", "pvc", "defaulted", "-n", ns])));
+    await c.ok(["delete", "pvc", "claim", "-n", ns]);
+    await c.until("PV Released", async () => (await c.json(["get", "pv", `pv-${ns}`])).status?.phase === "Released");
+    await sleep(1_000);
+    assert.equal((await c.json(["get", "pv", `pv-${ns}`])).status.phase, "Released", "Retain keeps the volume");
   });
 
   test("Job: completions=5, parallelism=2 completes; a failing Job stops at backoffLimit", async () => {

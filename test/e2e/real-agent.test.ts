@@ -2,7 +2,7 @@
 // plus a containerd node in one process, deploying the demo app — driven with the real
 // kubectl and plain HTTP to pod IPs from the host. It covers node registration (Ready,
 // capacity, nodeInfo, Lease), the demo Deployment, a ConfigMap volume refreshed in a
-// running pod, a Secret as env, a StatefulSet's PVC surviving pod deletion, restart
+// running pod, a Secret as env, `tug image import`, a StatefulSet's PVC surviving pod deletion, restart
 // safety (`kill -9` then start again: same containers, nothing duplicated) and pod
 // startup latency over 20 pods. The node gets its own bridge and pod /24 and the server
 // high ports, so it can run beside other tests; `tug down` and a leak check end it.
@@ -11,7 +11,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "node:http";
 import { eventually, freePort, missingKubectl, openWatch, repoRoot, show, startTug, type Tug } from "./harness.js";
@@ -19,6 +20,7 @@ import { realNodeSkipReason } from "../../src/agent/testing.js";
 import { CriRuntime } from "../../src/agent/runtime/cri/runtime.js";
 import { containerdPaths } from "../../src/agent/containerd.js";
 import { POD_UID_LABEL } from "../../src/agent/kubelet/podworker.js";
+import { busyboxImage, writeImage } from "../../src/agent/images/build.js";
 
 const BRIDGE = "tugk4e2e0";
 const POD_CIDR = "10.42.214.0/24";
@@ -209,6 +211,30 @@ spec:
     podUIDs.add(pod.metadata.uid);
     const res = await eventually(() => httpGet(`http://${pod.status.podIP}:8080/`).catch(() => undefined), 10_000);
     assert.equal(res.body, "s3cr3t-value");
+  });
+
+  test("tug image import side-loads a tarball into the running node; a pod runs it with imagePullPolicy Never", async () => {
+    const def = busyboxImage();
+    def.name = "example.local/k4/web:1";
+    def.entries = def.entries.map((e) => (e.type === "file" && e.path === "www/index.html" ? { ...e, data: Buffer.from("side-loaded image") } : e));
+    const dir = mkdtempSync(join(tmpdir(), "tug-k4-img-"));
+    try {
+      const img = await writeImage(def, dir);
+      const imp = await tugCommand(["image", "import", img.file, "--data-dir", tug.dataDir]);
+      assert.equal(imp.code, 0, imp.out);
+      assert.match(imp.out, /example\.local\/k4\/web:1/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const r = await tug.kubectl(["run", "side-loaded", "--image=example.local/k4/web:1", "--image-pull-policy=Never", "--command", "--", "httpd", "-f", "-p", "8080", "-h", "/www"]);
+    assert.equal(r.code, 0, show(r));
+    const pod = await eventually(async () => {
+      const p = await getJSON(tug, ["get", "pod", "side-loaded"]);
+      return ready(p) && p;
+    }, 60_000, 500, "side-loaded Ready");
+    podUIDs.add(pod.metadata.uid);
+    const res = await eventually(() => httpGet(`http://${pod.status.podIP}:8080/`).catch(() => undefined), 10_000);
+    assert.equal(res.body, "side-loaded image");
   });
 
   test("a StatefulSet pod keeps its PVC's data across kubectl delete pod", { skip: !existsSync(join(repoRoot, "src/agent/storage/localpath.ts")) && "needs the local-path provisioner (src/agent/storage/localpath.ts)" }, async () => {

@@ -66,6 +66,7 @@ async function nodeInternalIP(client: Client, nodeName: string): Promise<string 
 export function kubeletRunnable(opts: KubeletOptions): KubeletRunnable {
   const log = opts.log ?? silentLogger;
   const workers = new Map<string, PodWorker>();
+  const teardowns = new Set<Promise<void>>();
   let synced!: () => void;
   const readyP = new Promise<void>((r) => (synced = r));
   return {
@@ -120,7 +121,9 @@ export function kubeletRunnable(opts: KubeletOptions): KubeletRunnable {
           const w = uid ? workers.get(uid) : undefined;
           if (!w || !uid) return;
           workers.delete(uid);
-          w.teardown().catch((err) => log.error("pod teardown failed", { pod: o.metadata.name, error: String((err as Error)?.message ?? err) }));
+          const t = w.teardown().catch((err) => log.error("pod teardown failed", { pod: o.metadata.name, error: String((err as Error)?.message ?? err) }));
+          teardowns.add(t);
+          void t.finally(() => teardowns.delete(t));
         },
       });
       const informerDone = pods.start(signal).catch((err) => log.error("pod informer stopped", { error: String(err) }));
@@ -164,6 +167,8 @@ export function kubeletRunnable(opts: KubeletOptions): KubeletRunnable {
       clearInterval(hk);
       // Probers and back-off timers stop with the kubelet; the containers do not.
       for (const w of workers.values()) w.stop();
+      // Pods already being torn down are finished first, so nothing is left half-removed.
+      await Promise.allSettled([...teardowns]);
       await informerDone;
       // Containers keep running when the agent stops (as with a real kubelet restart).
     },

@@ -130,6 +130,12 @@ test("pod lifecycle on a real node", { skip: realNodeSkipReason(), timeout: 180_
     });
     await mk("hooks", { terminationGracePeriodSeconds: 0, containers: [sh("sleep 600", { lifecycle: { postStart: { exec: { command: ["sh", "-c", "echo hooked > /tmp/hook"] } } } })] });
     await mk("badhook", { restartPolicy: "Never", terminationGracePeriodSeconds: 0, containers: [sh("sleep 600", { lifecycle: { postStart: { exec: { command: ["sh", "-c", "exit 1"] } } } })] });
+    await mk("sidecar", {
+      restartPolicy: "Never",
+      terminationGracePeriodSeconds: 0,
+      initContainers: [{ name: "side", image: BUSYBOX_IMAGE, command: ["sleep", "600"], restartPolicy: "Always" }, sh("sleep 0.2", { name: "i1" })],
+      containers: [sh("sleep 2; exit 0")],
+    });
     await mk("imgchange", { terminationGracePeriodSeconds: 0, containers: [sh("sleep 600")] });
     await mk("deadline", { activeDeadlineSeconds: 2, terminationGracePeriodSeconds: 0, containers: [sh("sleep 600")] });
 
@@ -230,6 +236,16 @@ test("pod lifecycle on a real node", { skip: realNodeSkipReason(), timeout: 180_
     assert.equal((await execIn(hooks, ["cat", "/tmp/hook"])).out.trim(), "hooked");
     const badhook = await until("badhook", "Failed", (p) => p.status?.phase === "Failed");
     assert.match(cs(badhook).state.terminated.message ?? "", /Exec lifecycle hook .* failed/);
+
+    // A sidecar (restartable init container) runs beside the app container; the pod completes without it.
+    const side = await until("sidecar", "Running", (p) => p.status?.phase === "Running" && cs(p)?.state?.running !== undefined);
+    const sideStatus = side.status.initContainerStatuses[0];
+    assert.ok(sideStatus.state.running, "sidecar running");
+    assert.equal(sideStatus.started, true);
+    assert.equal(sideStatus.ready, true);
+    assert.ok(side.status.initContainerStatuses[1].state.terminated, "the regular init container ran after the sidecar started");
+    assert.equal(cond(side, "Initialized"), "True");
+    await until("sidecar", "Succeeded", (p) => p.status?.phase === "Succeeded");
 
     // A new image (the one mutable container field) replaces the container.
     const img0 = await until("imgchange", "Running", (p) => p.status?.phase === "Running");

@@ -192,21 +192,25 @@ export class PodWorker {
     const initSpecs: any[] = pod.spec?.initContainers ?? [];
     for (const c of specs) if (!this.records.has(c.name)) this.records.set(c.name, { name: c.name, image: c.image, restartCount: 0 });
     for (const c of initSpecs) if (!this.initRecords.has(c.name)) this.initRecords.set(c.name, { name: c.name, image: c.image, restartCount: 0 });
+    for (const c of initSpecs) this.initRecords.get(c.name)!.sidecar = c.restartPolicy === "Always";
+    const sidecars = initSpecs.filter((c) => c.restartPolicy === "Always");
 
     if ((await this.volumesReady()) && (await this.ensureSandbox())) {
       await this.refresh([...this.initRecords.values(), ...this.records.values()], initSpecs.concat(specs));
       if (!this.initialized) await this.syncInit(initSpecs, policy);
       if (this.initialized) {
+        // Sidecars keep running (restarted whatever the pod's restartPolicy) beside the app containers.
+        for (const c of sidecars) await this.syncContainer(c, this.initRecords.get(c.name)!, () => true, policy, "init");
         for (const c of specs) await this.syncContainer(c, this.records.get(c.name)!, shouldRestart, policy, "app");
       }
+      const probed = [...sidecars.map((c) => ({ c, r: this.initRecords.get(c.name)! })), ...specs.map((c) => ({ c, r: this.records.get(c.name)! }))];
       this.prober.sync(
-        specs
-          .map((c) => ({ c, r: this.records.get(c.name)! }))
+        probed
           .filter(({ r }) => r.id && r.status?.state === "Running")
           .map(({ c, r }) => ({ name: c.name, id: r.id!, startedAt: r.status!.startedAt, spec: c, env: r.env, seed: this.reported(r.id!) })),
         this.podIP,
       );
-      for (const r of this.records.values()) {
+      for (const { r } of probed) {
         r.started = r.id ? this.prober.started(r.name, r.id) : false;
         r.ready = r.id ? this.prober.ready(r.name, r.id) : false;
       }
@@ -289,22 +293,37 @@ export class PodWorker {
     }
   }
 
-  /** Init containers strictly in order; each must exit 0 before the next starts. */
+  /**
+   * Init containers strictly in order; each must exit 0 before the next starts. A sidecar
+   * (restartPolicy Always, https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/)
+   * only has to be running and started (its startup probe passed).
+   */
   private async syncInit(initSpecs: any[], policy: RestartPolicy): Promise<void> {
     for (const c of initSpecs) {
       const r = this.initRecords.get(c.name)!;
+      if (r.sidecar) {
+        if (r.id && r.status?.state === "Running") {
+          if (this.prober.started(c.name, r.id)) continue;
+          if (!this.prober.known(c.name, r.id)) this.dirty = true; // registered with the prober at the end of this sync
+          return;
+        }
+        await this.syncContainer(c, r, () => true, policy, "init");
+        if (r.id) this.dirty = true;
+        return;
+      }
       if (r.status?.state === "Exited" && r.status.exitCode === 0 && !r.waiting) continue;
       if (r.status?.state === "Exited" && policy === "Never") return; // the pod fails
       await this.syncContainer(c, r, (p, code) => shouldRestartInit(p, code), policy, "init");
       return;
     }
-    if (initDone([...this.initRecords.values()])) this.initialized = true;
+    // Every init container was checked complete above (exited 0, or a started sidecar).
+    this.initialized = true;
   }
 
   /** One container: kill on probe failure, restart with back-off when exited, start when absent. */
   private async syncContainer(c: any, r: ContainerInstance, restartRule: (p: RestartPolicy, code: number) => boolean, policy: RestartPolicy, kind: "init" | "app"): Promise<void> {
     const rt = this.deps.runtime;
-    if (r.id && r.status?.state === "Running" && kind === "app") {
+    if (r.id && r.status?.state === "Running" && (kind === "app" || r.sidecar)) {
       const failure = this.prober.failure(c.name, r.id);
       if (failure) {
         const grace = failure.gracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30;

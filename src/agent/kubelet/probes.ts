@@ -196,6 +196,11 @@ export class PodProber {
     return cw && cw.id === id ? cw.workers.get(kind) : undefined;
   }
 
+  /** Whether the prober has workers for this container instance. */
+  known(name: string, id: string): boolean {
+    return this.containers.get(name)?.id === id;
+  }
+
   /** Whether the container instance passed its startup probe (true when it has none). */
   started(name: string, id: string): boolean {
     const cw = this.containers.get(name);

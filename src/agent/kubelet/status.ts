@@ -160,7 +160,7 @@ export function initComplete(r: ContainerRecord): boolean {
 export function podPhase(records: ContainerRecord[], policy: RestartPolicy, initRecords: ContainerRecord[] = [], initialized?: boolean): PodPhase {
   if (records.length === 0) return "Pending";
   if (!(initialized ?? initDone(initRecords))) {
-    const failed = initRecords.some((r) => !r.waiting && r.status?.state === "Exited" && r.status.exitCode !== 0);
+    const failed = initRecords.some((r) => !r.sidecar && !r.waiting && r.status?.state === "Exited" && r.status.exitCode !== 0);
     if (failed && policy === "Never") return "Failed";
     return "Pending";
   }

@@ -99,10 +99,12 @@ export class NodeRegistration implements Runnable {
       runtime,
       nodeInfo: hostNodeInfo(version?.runtimeName ?? rt.name, version?.runtimeVersion ?? "unknown", this.o.kubeletVersion),
       kubeletPort: this.o.kubeletPort?.() ?? 0,
+      // Largest first, like the kubelet; names sorted so the list is stable between rounds.
       images: images
         .filter((i) => i.repoTags.length > 0)
-        .slice(0, 50)
-        .map((i) => ({ names: [...i.repoDigests, ...i.repoTags], sizeBytes: i.size })),
+        .map((i) => ({ names: [...i.repoDigests, ...i.repoTags].sort(), sizeBytes: i.size }))
+        .sort((a, b) => b.sizeBytes - a.sizeBytes || a.names[0]!.localeCompare(b.names[0]!))
+        .slice(0, 50),
     };
   }
 
