@@ -334,7 +334,7 @@ async function optionalParts(ctx: PartContext, _o: RealAgentOptions): Promise<Ag
   const localPath = await load("storage/localpath.js");
   const lp = localPath?.localPathProvisioner ?? localPath?.localPathProvisionerRunnable;
   if (typeof lp === "function") {
-    out.push(lp({ client: ctx.client, informers: ctx.informers, nodeName: ctx.nodeName, dataDir: join(ctx.dataDir, "storage"), baseDir: join(ctx.dataDir, "storage"), log: ctx.log }));
+    out.push(lp({ client: ctx.client, nodeName: ctx.nodeName, dataDir: ctx.dataDir, log: ctx.log }));
   }
   return out;
 }

@@ -33,6 +33,8 @@ import { Gone } from "../apimachinery/errors.js";
 import { serviceAllocation, type ServiceRanges } from "./serviceallocation.js";
 import { defaultTolerationSecondsAdmission, priorityAdmission, serviceAccountAdmission } from "./podadmission.js";
 import { defaultStorageClassAdmission } from "../api/storage-admission.js";
+import { defaultIngressClassAdmission } from "../api/networking-admission.js";
+import { serviceAccountTokenVolumeAdmission } from "./tokenrequest-admission.js";
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -114,13 +116,26 @@ export class Registry {
         }),
       );
     }
+    const saDef = catalogue.lookup("", "v1", "serviceaccounts");
     this.admission.push(
       serviceAccountAdmission(),
+      // Upstream's default: pods get the projected kube-api-access-* token volume unless
+      // automountServiceAccountToken is false on the pod or its ServiceAccount.
+      ...(saDef
+        ? [
+            serviceAccountTokenVolumeAdmission(async (ns, name) => {
+              const kv = await store.get(this.objects.key(saDef, ns, name));
+              return kv ? this.objects.decode(saDef, kv) : undefined;
+            }),
+          ]
+        : []),
       defaultTolerationSecondsAdmission(opts.defaultTolerationSeconds),
       serviceAllocation(store, opts.serviceRanges),
     );
     const scDef = catalogue.lookup("storage.k8s.io", "v1", "storageclasses");
     if (scDef) this.admission.push(defaultStorageClassAdmission(async () => (await this.list(scDef, undefined)).items));
+    const icDef = catalogue.lookup("networking.k8s.io", "v1", "ingressclasses");
+    if (icDef) this.admission.push(defaultIngressClassAdmission(async () => (await this.list(icDef, undefined)).items));
     const pcDef = catalogue.lookup("scheduling.k8s.io", "v1", "priorityclasses");
     if (pcDef) {
       this.admission.push(

@@ -144,7 +144,7 @@ export async function startServer(opts: ServerOptions, signal: AbortSignal, extr
   supervisor.add(
     new Compactor(store, {}),
     agentMetrics,
-    ...controllerRunnables({ client, informers, log }, registry.catalogue.defs, opts.controllers, metrics, { hpaSyncPeriodMs: opts.hpaSyncPeriodMs }),
+    ...controllerRunnables({ client, informers, log }, registry.catalogue.defs, opts.controllers, metrics, { hpaSyncPeriodMs: opts.hpaSyncPeriodMs }, pki.ca.certPem),
     // Built-in LoadBalancer (k3s ServiceLB style); "-servicelb" in --controllers turns it off.
     ...((opts.controllers ?? ["*"]).includes("-servicelb") ? [] : [serviceLBRunnable({ client, informers, log })]),
     // Cluster DNS and ingress serve on every server; only the Ingress status writer needs the lease.

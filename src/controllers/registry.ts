@@ -23,6 +23,7 @@ import { cronJobController } from "./cronjob.js";
 import { statefulSetController } from "./statefulset.js";
 import { daemonSetController } from "./daemonset.js";
 import { persistentVolumeClaimController, persistentVolumeController } from "./persistentvolume.js";
+import { rootCACertPublisher } from "./rootcacertpublisher.js";
 
 export interface ControllerEnv {
   deps: ControllerDeps;
@@ -32,6 +33,8 @@ export interface ControllerEnv {
   metrics?: MetricsSource;
   /** Controller timing flags (kube-controller-manager's --horizontal-pod-autoscaler-sync-period …). */
   tuning?: ControllerTuning;
+  /** The cluster CA certificate (PEM) published as kube-root-ca.crt; without it that controller idles. */
+  rootCAPem?: string;
 }
 
 export interface ControllerTuning {
@@ -65,14 +68,20 @@ export const controllerEntries: ControllerEntry[] = [
   { name: "statefulset", build: (e) => controllerRunnable(statefulSetController, e.deps) },
   { name: "daemonset", build: (e) => controllerRunnable(daemonSetController(), e.deps) },
   { name: "persistentvolume-binder", build: (e) => bothOf("controller/persistentvolume-binder", [controllerRunnable(persistentVolumeClaimController(), e.deps), controllerRunnable(persistentVolumeController(), e.deps)]) },
+  { name: "root-ca-cert-publisher", build: (e) => (e.rootCAPem ? controllerRunnable(rootCACertPublisher(e.rootCAPem), e.deps) : idle("controller/root-ca-cert-publisher")) },
 ];
+
+/** A controller that cannot run without its input (metrics, CA): waits for the abort. */
+function idle(name: string): Runnable {
+  return { name, needsLeader: false, start: (s) => new Promise<void>((r) => s.addEventListener("abort", () => r(), { once: true })) };
+}
 
 /**
  * Runnables for the enabled controllers: `enabled` follows kube-controller-manager's
  * --controllers flag ("*" = all, "-name" disables one, "name" enables one).
  */
-export function controllerRunnables(deps: ControllerDeps, defs: readonly ResourceDef[], enabled: string[] = ["*"], metrics?: MetricsSource, tuning?: ControllerTuning): Runnable[] {
-  const env: ControllerEnv = { deps, resources: resourcesFromDefs(defs), metrics, tuning };
+export function controllerRunnables(deps: ControllerDeps, defs: readonly ResourceDef[], enabled: string[] = ["*"], metrics?: MetricsSource, tuning?: ControllerTuning, rootCAPem?: string): Runnable[] {
+  const env: ControllerEnv = { deps, resources: resourcesFromDefs(defs), metrics, tuning, rootCAPem };
   const on = (name: string) => {
     if (enabled.includes(`-${name}`)) return false;
     return enabled.includes("*") || enabled.includes(name);

@@ -54,6 +54,20 @@ describe("etcd store backend", { skip }, () => {
     }
   });
 
+  test("a list larger than gRPC's default 4 MiB message limit comes back whole", async () => {
+    const s = new EtcdStore({ endpoints: [etcd!.endpoint] });
+    try {
+      const root = `/big-${process.pid}/`;
+      const value = JSON.stringify({ pad: "x".repeat(200_000) });
+      for (let i = 0; i < 30; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => s.create(`${root}${String(i + j).padStart(2, "0")}`, value)));
+      const all = await s.list(root);
+      assert.equal(all.kvs.length, 30);
+      assert.ok(all.kvs.every((kv) => kv.value === value));
+    } finally {
+      await s.close();
+    }
+  });
+
   test("200 watchers share one stream and each sees every event once; close() ends them", async () => {
     const s = new EtcdStore({ endpoints: [etcd!.endpoint] });
     const root = `/fanout-${process.pid}/`;

@@ -98,7 +98,8 @@ export class EtcdStore implements Store {
     if (!Array.isArray(opts.endpoints) || opts.endpoints.length === 0) throw new StoreError("etcd endpoints: need at least one host:port");
     const hosts = opts.endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`));
     this.callTimeoutMs = opts.callTimeoutMs ?? 30_000;
-    this.client = new Etcd3({ hosts, dialTimeout: 5_000 });
+    // grpc-js refuses replies over 4 MiB by default; an unpaginated list can be far larger.
+    this.client = new Etcd3({ hosts, dialTimeout: 5_000, grpcOptions: { "grpc.max_receive_message_length": 1 << 30 } });
   }
 
   private open(): void {

@@ -82,6 +82,8 @@ export interface StartOptions {
   /** Extra flags for that command (e.g. ["--hollow-nodes", "5"]). */
   args?: string[];
   readyTimeoutMs?: number;
+  /** Address the API server listens on (default 127.0.0.1; "0.0.0.0" when nodes in other netns must reach it). */
+  listenHost?: string;
 }
 
 /** The versioned kubectl binary, or undefined when this machine lacks it. */
@@ -197,6 +199,21 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false | nu
   }
 }
 
+/**
+ * Tests never take the host's well-known ports: unless a test chooses them, the ingress
+ * and cluster DNS listen on free high ports on 127.0.0.1.
+ */
+async function quietPorts(args: string[]): Promise<string[]> {
+  const out: string[] = [];
+  const has = (flag: string) => args.some((a) => a === flag || a.startsWith(`${flag}=`));
+  if (!has("--ingress-http-port")) out.push("--ingress-http-port", String(await freePort()));
+  if (!has("--ingress-https-port")) out.push("--ingress-https-port", String(await freePort()));
+  if (!has("--ingress-bind")) out.push("--ingress-bind", "127.0.0.1");
+  if (!has("--cluster-dns-port")) out.push("--cluster-dns-port", String(await freePort()));
+  if (!has("--cluster-dns-bind")) out.push("--cluster-dns-bind", "127.0.0.1");
+  return out;
+}
+
 export async function startTug(opts: StartOptions = {}): Promise<Tug> {
   const tempDirs: string[] = [];
   const mk = (prefix: string) => {
@@ -217,7 +234,7 @@ export async function startTug(opts: StartOptions = {}): Promise<Tug> {
 
   async function launch(): Promise<void> {
     const { cmd, args } = serverCommand();
-    const c = track(spawn(cmd, [...args, opts.command ?? "server", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, ...(opts.args ?? [])], {
+    const c = track(spawn(cmd, [...args, opts.command ?? "server", "--data-dir", dataDir, "--listen", `${opts.listenHost ?? "127.0.0.1"}:${port}`, ...(await quietPorts(opts.args ?? [])), ...(opts.args ?? [])], {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, HOME: home },

@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import type { KObject } from "../../apimachinery/types.js";
 import { startTestApi } from "../../apiserver/testing.js";
 import { SharedInformerFactory } from "../../client/sharedinformers.js";
+import { consoleLogger } from "../../client/runnable.js";
 import { BUSYBOX_IMAGE } from "../images/build.js";
 import { realNodeSkipReason, startTestNode, waitFor } from "../testing.js";
 import { kubeletRunnable } from "./kubelet.js";
@@ -47,6 +48,7 @@ test("pod lifecycle on a real node", { skip: realNodeSkipReason(), timeout: 180_
       hostIP: "10.42.91.1",
       backoffBaseMs: 1000,
       backoffMaxMs: 8000,
+      log: process.env.K1_DEBUG ? consoleLogger("kubelet ") : undefined,
     };
     const kubelet = kubeletRunnable(kubeletOpts);
     kubeletDone = kubelet.start(abort.signal);

@@ -41,8 +41,8 @@ export async function removePodCgroup(uid: string, root = CGROUP_ROOT): Promise<
   }
   await Promise.all(
     hierarchies.map(async (h) => {
-      // The shim may still be removing the last container cgroup below: retry briefly.
-      for (let i = 0; i < 20; i++) {
+      // The shim may still be removing the last container cgroup below (slow under load): retry up to 10 s.
+      for (let i = 0; i < 100; i++) {
         try {
           await rmdir(join(root, h, "tugboat", `pod${uid}`));
           return;

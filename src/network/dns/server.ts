@@ -236,7 +236,9 @@ export function clusterDNSRunnable(o: ClusterDNSRunnableOptions): Runnable {
     needsLeader: false,
     async start(signal) {
       const { view } = informerClusterView(o.informers);
-      const upstreams = o.upstreams ?? hostUpstreams({ exclude: o.dnsServiceIP ? [o.dnsServiceIP] : [] });
+      // Never forward to ourselves: the service IP, and on port 53 the addresses we listen on.
+      const self = (o.port ?? 10053) === 53 ? ((o.host ?? "0.0.0.0") === "0.0.0.0" ? localIPv4Addresses() : [o.host!]) : [];
+      const upstreams = o.upstreams ?? hostUpstreams({ exclude: [...(o.dnsServiceIP ? [o.dnsServiceIP] : []), ...self] });
       const server = new ClusterDNSServer({ records: new ClusterRecords(view, { domain: o.domain }), forwarder: new Forwarder(upstreams), host: o.host, port: o.port, log });
       let warned = false;
       while (!signal.aborted) {
