@@ -118,6 +118,17 @@ export function rssMiB(pid: number): number {
   }
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc (clock ticks of 10 ms). */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 function fmt(n: number | undefined): string {
   if (n === undefined || Number.isNaN(n)) return "";
   if (Math.abs(n) >= 100) return Math.round(n).toLocaleString("en-US");

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYAML } from "yaml";
-import { rssMiB, sleep } from "./report.js";
+import { cpuMs, rssMiB, sleep } from "./report.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fromDist = here.split("/").includes("dist");
@@ -40,6 +40,8 @@ export interface Tug {
   dataDir: string;
   /** Milliseconds from spawn until /readyz answered 200. */
   readyMs: number;
+  /** CPU time (ms) the process had used by then: less sensitive than readyMs to a busy machine. */
+  readyCpuMs: number;
   /** One HTTPS request over a keep-alive pool (up to 256 sockets). */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
   /** Opens a watch stream; onLine gets each raw JSON line (not parsed, to keep the client cheap). */
@@ -189,6 +191,7 @@ export async function startTug(opts: TugOptions = {}): Promise<Tug> {
     await sleep(10);
   }
   const readyMs = performance.now() - t0;
+  const readyCpuMs = cpuMs(child.pid!);
 
   const watch = (path: string, onLine: (line: string) => void): Promise<{ close(): void }> =>
     new Promise((res, rej) => {
@@ -220,6 +223,7 @@ export async function startTug(opts: TugOptions = {}): Promise<Tug> {
     port,
     dataDir,
     readyMs,
+    readyCpuMs,
     call,
     watch,
     rss: () => rssMiB(child.pid!),

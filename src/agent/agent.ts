@@ -128,6 +128,9 @@ export function realAgent(o: RealAgentOptions): Runnable & { info(): AgentInfo |
     whenReady: () => readyP,
     info: () => info,
     async start(signal) {
+      if (process.platform !== "linux" || process.getuid?.() !== 0) {
+        throw new Error("the node agent runs containers and needs root on Linux (for a cluster without containers: tug up --hollow-nodes N)");
+      }
       await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
       await ensureNodeDependencies({ install: o.installDependencies !== false, log: (l) => log.info(l) });
 

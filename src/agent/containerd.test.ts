@@ -35,3 +35,22 @@ test("qualifyImage matches containerd's normalisation", () => {
   assert.equal(qualifyImage("registry.k8s.io/pause:3.6"), "registry.k8s.io/pause:3.6");
   assert.equal(qualifyImage("127.0.0.1:5000/busybox"), "127.0.0.1:5000/busybox:latest");
 });
+
+test("a pid file naming something other than our containerd is not adopted", async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { runningContainerd, containerdPidFile } = await import("./containerd.js");
+  const dir = mkdtempSync(join(tmpdir(), "tug-k4-pid-"));
+  try {
+    const p = containerdPaths({ dataDir: dir });
+    assert.equal(runningContainerd(p), undefined, "no pid file");
+    mkdirSync(p.dir, { recursive: true });
+    writeFileSync(containerdPidFile(p), `${process.pid}\n`); // alive, but node, not containerd
+    assert.equal(runningContainerd(p), undefined);
+    writeFileSync(containerdPidFile(p), "garbage\n");
+    assert.equal(runningContainerd(p), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

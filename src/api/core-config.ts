@@ -182,6 +182,8 @@ export const serviceAccountResource: ResourceDef = {
   singular: "serviceaccount",
   namespaced: true,
   shortNames: ["sa"],
+  // serviceaccounts/token: TokenRequest (apiserver/tokenrequest.ts).
+  subresources: ["token"],
   tracksGeneration: false,
   validate: validateServiceAccount,
   table: {

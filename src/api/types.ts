@@ -20,7 +20,8 @@ export type SubresourceName =
   | "proxy"
   | "ephemeralcontainers"
   | "approval"
-  | "finalize";
+  | "finalize"
+  | "token";
 
 export interface ColumnDefinition {
   name: string;

@@ -22,6 +22,7 @@ const subresourceVerbs: Record<SubresourceName, string[]> = {
   ephemeralcontainers: ["get", "patch", "update"],
   approval: ["get", "patch", "update"],
   finalize: ["update"],
+  token: ["create"],
 };
 
 function subresourceKind(def: ResourceDef, sub: SubresourceName): { group: string; version: string; kind: string } {
@@ -30,6 +31,8 @@ function subresourceKind(def: ResourceDef, sub: SubresourceName): { group: strin
       return { group: "autoscaling", version: "v1", kind: "Scale" };
     case "binding":
       return { group: "", version: "v1", kind: "Binding" };
+    case "token":
+      return { group: "authentication.k8s.io", version: "v1", kind: "TokenRequest" };
     case "eviction":
       return { group: "policy", version: "v1", kind: "Eviction" };
     case "exec":

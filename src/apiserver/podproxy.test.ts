@@ -119,6 +119,8 @@ test("kubectl logs/exec/attach/cp/port-forward/top through the API server and th
       metadata: { name: "box", namespace: "default", labels: { app: "box" } },
       spec: {
         nodeName: NODE,
+        // This test API runs no token issuer, ServiceAccount or kube-root-ca.crt publisher.
+        automountServiceAccountToken: false,
         containers: [
           { name: "main", image: BUSYBOX_IMAGE, command: ["sh", "-c", 'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.2; done'] },
           { name: "web", image: BUSYBOX_IMAGE, command: ["sh", "-c", "mkdir -p /www && echo hello-pf > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www"] },

@@ -20,6 +20,7 @@ import { handleResource, type StreamingHandler } from "./handlers.js";
 import type { PodUpgradeHandler } from "./podproxy.js";
 import { serviceAccountTokenIssuer } from "./tokenrequest.js";
 import { buildOpenAPIV3GroupVersion, buildOpenAPIV3Index } from "./openapi.js";
+import { authenticationAPIHandler, authenticationDiscoveryGroup } from "./authenticationapi.js";
 
 /** The Kubernetes release whose API we implement (kubectl's dispatcher picks kubectl.1.32). */
 export const KUBERNETES_VERSION = { major: "1", minor: "32", patch: "0" };
@@ -61,9 +62,12 @@ export class ApiServer {
   readonly server: https.Server;
   private readonly discovery: Discovery;
   private openapiCache = new Map<string, { body: string; hash: string }>();
+  private readonly authenticationAPI: ReturnType<typeof authenticationAPIHandler>;
 
   constructor(private readonly opts: ApiServerOptions) {
-    this.discovery = new Discovery(opts.registry.catalogue, opts.extraDiscovery ?? []);
+    this.discovery = new Discovery(opts.registry.catalogue, [authenticationDiscoveryGroup(), ...(opts.extraDiscovery ?? [])]);
+    // TokenReview and SelfSubjectReview: not stored, served beside the catalogue.
+    this.authenticationAPI = authenticationAPIHandler({ tokens: opts.tokens, serviceAccountTokens: () => serviceAccountTokenIssuer(opts.registry) });
     this.server = https.createServer(
       {
         cert: opts.pki.server.certPem,
@@ -126,6 +130,7 @@ export class ApiServer {
     if (path === "/healthz" || path === "/livez" || path === "/readyz" || path.startsWith("/readyz/") || path.startsWith("/livez/") || path.startsWith("/healthz/")) {
       return this.health(res, path, url.searchParams.has("verbose"));
     }
+    if (await this.authenticationAPI(req, res, url, user!)) return;
     for (const h of this.opts.extraHandlers ?? []) if (await h(req, res, url, user!)) return;
     if (path.startsWith("/openapi/")) return this.openapi(res, path);
     const info = parseRequestInfo(req.method ?? "GET", path, url.searchParams);

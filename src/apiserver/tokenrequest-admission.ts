@@ -6,9 +6,9 @@
 // (3607 s, renewed by the kubelet), ca.crt from the namespace's `kube-root-ca.crt`
 // ConfigMap, and the namespace — mounted read-only at
 // /var/run/secrets/kubernetes.io/serviceaccount in every container and init container
-// that does not already mount something there. Not registered yet: it needs the
-// kube-root-ca.crt publisher (controllers/rootcacertpublisher.ts) running, or every such
-// pod waits on a missing ConfigMap.
+// that does not already mount something there. Registered after ServiceAccount admission
+// in registry.ts; the kube-root-ca.crt publisher (controllers/rootcacertpublisher.ts)
+// provides the ConfigMap, without which such pods wait in ContainerCreating.
 
 import type { KObject } from "../apimachinery/types.js";
 import type { AdmissionPlugin } from "./admission.js";

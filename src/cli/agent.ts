@@ -180,8 +180,13 @@ export const downFlags: FlagSpec[] = [
 
 /** `tug down`: stops and removes every pod sandbox, then containerd, the bridge and routes. */
 export async function runDown(v: Values): Promise<number> {
-  const { tearDownNode } = await import("../agent/node/teardown.js");
-  const r = await tearDownNode({ dataDir: join(String(v["data-dir"]), "agent"), bridge: String(v["cni-bridge"]), log: (l) => console.error(l) });
+  const { runningTugNodes, tearDownNode } = await import("../agent/node/teardown.js");
+  const busy = runningTugNodes(resolve(String(v["data-dir"])));
+  if (busy.length) {
+    console.error(`tug down: tug is still running on ${String(v["data-dir"])} (pid ${busy.join(", ")}); stop it first`);
+    return 1;
+  }
+  const r = await tearDownNode({ dataDir: join(resolve(String(v["data-dir"])), "agent"), bridge: String(v["cni-bridge"]), log: (l) => console.error(l) });
   console.error(`tug down: removed ${r.sandboxes} pod sandboxes; containerd stopped; bridge ${String(v["cni-bridge"])} and routes removed`);
   return 0;
 }

@@ -153,6 +153,8 @@ export async function runUpReal(o: UpRealOptions, signal: AbortSignal): Promise<
           console.error(`tug up: demo app "hello" (namespace demo, ${demo.podIPs.length} pods) is ready. Reach it:`);
           for (const ip of demo.podIPs) console.error(`  curl http://${ip}:8080/            # pod IP, routed from this host`);
           if (info.parts.some((p) => p.includes("proxy")) && demo.clusterIP) console.error(`  curl http://${demo.clusterIP}/            # the Service's ClusterIP`);
+          const ingressPort = o.server.ingressHttpPort ?? 80;
+          if (!o.server.disable?.includes("ingress") && ingressPort > 0) console.error(`  curl http://hello.localhost${ingressPort === 80 ? "" : `:${ingressPort}`}/      # the Ingress (*.localhost is this machine)`);
           if (info.kubeletPort) console.error(`  kubectl --kubeconfig ${kubeconfigPath} -n demo port-forward svc/hello 8080:80 &  curl http://127.0.0.1:8080/`);
           console.error(`  kubectl --kubeconfig ${kubeconfigPath} -n demo get deploy,pods,svc -o wide`);
         } else if (!signal.aborted) {

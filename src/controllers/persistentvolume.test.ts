@@ -186,3 +186,17 @@ test("a claim whose volume disappeared is Lost", async () => {
     await until("Lost", async () => (await get(api, PVCS, "orphan")).status?.phase === "Lost");
   });
 });
+
+test("a Released local-path volume whose node is gone is deleted by the controller (no provisioner left to do it)", async () => {
+  await withBinder(async (api) => {
+    const c = await api.client.create(PVCS, pvc("stranded", "1Gi", { storageClassName: "local-path", annotations: { [SELECTED_NODE_ANNOTATION]: "dead-node" } }));
+    await api.client.create(PVS, pv("pvc-stranded", "1Gi", {
+      storageClassName: "local-path", node: "dead-node", policy: "Delete",
+      annotations: { "pv.kubernetes.io/provisioned-by": "tugboat.io/local-path" },
+      claimRef: { kind: "PersistentVolumeClaim", apiVersion: "v1", namespace: "default", name: "stranded", uid: c.metadata.uid },
+    }));
+    await until("bound", async () => (await get(api, PVCS, "stranded")).status?.phase === "Bound");
+    await api.client.delete(PVCS, "default", "stranded");
+    await until("PV deleted", async () => api.client.get(PVS, undefined, "pvc-stranded").then(() => false, (e) => e.code === 404));
+  });
+});

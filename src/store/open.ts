@@ -7,7 +7,6 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SqliteStore } from "./sqlite.js";
-import { EtcdStore, parseEtcdURL } from "./etcd.js";
 import { StoreError, UnsupportedError, type Store } from "./types.js";
 
 type Opener = (raw: string) => Promise<Store>;
@@ -29,6 +28,9 @@ const backends: Record<string, Opener> = {
   },
   // A comma-separated host list is not a URL host, so etcd URLs are parsed by hand.
   "etcd:": async (raw) => {
+    // Loaded on demand: the etcd client and gRPC take about a second to import, which
+    // every SQLite server would otherwise pay at startup.
+    const { EtcdStore, parseEtcdURL } = await import("./etcd.js");
     const endpoints = parseEtcdURL(raw);
     const store = new EtcdStore({ endpoints, callTimeoutMs: 10_000 });
     try {

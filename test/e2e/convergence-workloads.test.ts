@@ -79,7 +79,11 @@ spec:
       watch.close();
     }
 
-    const claims = (await c.json(["get", "pvc", "-n", ns])).items as any[];
+    // The hollow fleet provisions local-path volumes (objects only) where the pods landed.
+    const claims = await c.until("3 claims Bound", async () => {
+      const items = (await c.json(["get", "pvc", "-n", ns])).items as any[];
+      return items.length === 3 && items.every((p) => p.status?.phase === "Bound") && items;
+    });
     assert.deepEqual(claims.map((p) => p.metadata.name).sort(), ["data-db-0", "data-db-1", "data-db-2"]);
     const claim1 = claims.find((p) => p.metadata.name === "data-db-1")!;
     const old = await c.json(["get", "pod", "db-1", "-n", ns]);
@@ -93,9 +97,14 @@ spec:
     const after = (await c.json(["get", "pvc", "-n", ns])).items as any[];
     assert.equal(after.length, 3, "no new claims");
     assert.equal(after.find((p) => p.metadata.name === "data-db-1")!.metadata.uid, claim1.metadata.uid, "the same PVC object");
+    assert.equal(after.find((p) => p.metadata.name === "data-db-1")!.spec.volumeName, claim1.spec.volumeName, "bound to the same volume");
+    // The volume lives on one node: the replacement pod is scheduled back there.
+    const pv = await c.json(["get", "pv", claim1.spec.volumeName]);
+    assert.deepEqual(pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values, [old.spec.nodeName]);
+    assert.equal(back.spec.nodeName, old.spec.nodeName);
     assert.equal(back.metadata.labels["statefulset.kubernetes.io/pod-name"], "db-1");
-    // The default class (local-path, WaitForFirstConsumer) was filled in, and the scheduler
-    // told the provisioner where each claim's first pod went.
+    // The default class (local-path, WaitForFirstConsumer) was filled in, the scheduler
+    // told the provisioner where each claim's first pod went, and the volume is there.
     for (const p of after) {
       assert.equal(p.spec.storageClassName, "local-path");
       const pod = await c.json(["get", "pod", p.metadata.name.replace(/^data-/, ""), "-n", ns]);

@@ -52,6 +52,8 @@ describe("leader election between two servers", { skip, timeout: 120_000 }, () =
     await controllersRun(b, "via-b");
     await new Promise((r) => setTimeout(r, 3_000));
     assert.deepEqual(leaderTerms(b), [], `B must not lead while A renews\n${b.logs().slice(-2000)}`);
+    assert.doesNotMatch(b.logs(), /scheduler started/, "the follower runs no scheduler");
+    assert.match(a.logs(), /scheduler started/);
     assert.equal((await holder(b)).holderIdentity, idA);
     const renewed = (await holder(b)).renewTime;
     await eventually(async () => (await holder(b!)).renewTime !== renewed, 10_000, 250, "A keeps renewing");
@@ -68,6 +70,7 @@ describe("leader election between two servers", { skip, timeout: 120_000 }, () =
     assert.ok(took >= 5_000 && took <= 25_000, `takeover after ${took} ms (lease 15 s)`);
     assert.ok((lease.leaseTransitions ?? 0) >= 1);
     await controllersRun(b, "after-failover");
+    await eventually(async () => /scheduler started/.test(b!.logs()), 10_000, 200, "B's scheduler starts");
 
     // A restarted is a follower now.
     await a.restart();

@@ -73,12 +73,16 @@ describe("real agent: tug up with containerd", { skip, timeout: 900_000 }, () =>
   let tug: Tug;
   const podUIDs = new Set<string>();
   let address = "";
+  let ingressPort = 0;
 
   before(async () => {
     const flags = await upFlags();
     const extra: string[] = [];
     // High or free ports for the server's ingress and DNS listeners, where this build has them.
-    if (flags.has("ingress-http-port")) extra.push("--ingress-http-port", String(await freePort()));
+    if (flags.has("ingress-http-port")) {
+      ingressPort = await freePort();
+      extra.push("--ingress-http-port", String(ingressPort));
+    }
     if (flags.has("ingress-https-port")) extra.push("--ingress-https-port", String(await freePort()));
     if (flags.has("cluster-dns-port")) extra.push("--cluster-dns-port", String(await freePort()));
     tug = await startTug({
@@ -150,6 +154,41 @@ describe("real agent: tug up with containerd", { skip, timeout: 900_000 }, () =>
     }
     const d = await getJSON(tug, ["-n", "demo", "get", "deploy", "hello"]);
     assert.equal(d.status.availableReplicas, 2);
+    if (ingressPort) {
+      // The demo's Ingress through the server's ingress controller.
+      const viaIngress = await eventually(async () => {
+        const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = request({ host: "127.0.0.1", port: ingressPort, path: "/", headers: { host: "hello.localhost" }, timeout: 3000, agent: false }, (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          });
+          req.on("error", reject);
+          req.end();
+        });
+        return r.status === 200 && r;
+      }, 30_000, 500, "the demo through the Ingress");
+      assert.match(viaIngress.body, /Hello from Tugboat/);
+    }
+  });
+
+  test("the node API is wired: kubectl logs, exec and port-forward reach the demo pods", async () => {
+    const logs = await eventually(async () => {
+      const r = await tug.kubectl(["-n", "demo", "logs", "deploy/hello"]);
+      return r.code === 0 && /response:200/.test(r.stdout) && r;
+    }, 20_000, 500, "httpd access log");
+    assert.match(logs.stdout, /response:200/);
+    const ex = await tug.kubectl(["-n", "demo", "exec", "-i", "deploy/hello", "--", "sh"], { stdin: "echo exec-ok-$((6*7))\nexit 3\n" });
+    assert.equal(ex.code, 3, show(ex));
+    assert.match(ex.stdout, /exec-ok-42/);
+    const local = await freePort();
+    const pf = tug.spawnKubectl(["-n", "demo", "port-forward", "svc/hello", `${local}:80`]);
+    try {
+      const r = await eventually(() => httpGet(`http://127.0.0.1:${local}/`).catch(() => undefined), 20_000, 250, "port-forward");
+      assert.match(r.body, /Hello from Tugboat/);
+    } finally {
+      pf.kill("SIGKILL");
+    }
   });
 
   test("a ConfigMap volume changes inside the running pod after kubectl apply", async () => {

@@ -4,6 +4,9 @@
 // staggered over the period) and a bounded pool of concurrent writes, so thousands of
 // nodes cost a few timers and some map entries rather than N watches and N timers.
 // `tug up --hollow-nodes N` starts one with the server's client and informer factory.
+// The fleet also provisions local-path volumes for claims placed on its nodes (PV
+// objects only, src/agent/storage/localpath.ts), and follows the Node annotation
+// tugboat.dev/hollow-heartbeat=stopped, which silences one node from outside the process.
 
 import type { Runnable } from "../../client/runnable.js";
 import { HollowNode, hollowNodesRunnable, type HollowRunSettings } from "./node.js";

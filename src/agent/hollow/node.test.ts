@@ -177,6 +177,23 @@ test("usage follows the pod's annotations while it runs; idle nodes report their
   });
 });
 
+test("hollow nodes provision local-path volumes for claims placed on them (objects only)", async () => {
+  await withFleet(2, async ({ api }) => {
+    const claim = (name: string, node: string) => ({
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name, namespace: "default", annotations: { "volume.kubernetes.io/selected-node": node } },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+    });
+    const mine = await api.client.create("v1/persistentvolumeclaims", claim("mine", "hollow-node-1"));
+    await api.client.create("v1/persistentvolumeclaims", claim("elsewhere", "real-node"));
+    const pv = await until("volume", async () => api.client.get("v1/persistentvolumes", undefined, `pvc-${mine.metadata.uid}`), undefined, 100, 100);
+    assert.equal(pv.spec.claimRef.name, "mine");
+    assert.deepEqual(pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values, ["hollow-node-1"]);
+    assert.equal((await api.client.list("v1/persistentvolumes")).items.length, 1);
+  });
+});
+
 test("a deleted pod is removed after its (shortened) grace period", async () => {
   await withFleet(1, async ({ api, clock }) => {
     await api.client.create("v1/pods", pod("gone", { grace: 30 }));

@@ -14,6 +14,7 @@ import { realClock, type Clock } from "../../client/clock.js";
 import type { SharedInformerFactory } from "../../client/sharedinformers.js";
 import { silentLogger, type Logger, type Runnable } from "../../client/runnable.js";
 import { HollowPodDriver, hollowMetrics, intToIp, parseCIDR, rfc3339, type HollowNodeView } from "./runtime.js";
+import { localPathProvisioner } from "../storage/localpath.js";
 import { defaultStages, HEARTBEAT_ANNOTATION, type Stage, type StageOptions } from "./stages.js";
 
 export const NODES = "v1/nodes";
@@ -287,6 +288,11 @@ export interface HollowRunSettings extends HollowNodeSettings {
   writeConcurrency?: number;
   /** Called once every node has registered. */
   onRegistered?(ms: number): void;
+  /**
+   * Provision local-path volumes for claims the scheduler placed on these nodes (API
+   * objects only, no directories; default true), so claims bind as on real nodes.
+   */
+  provisionVolumes?: boolean;
 }
 
 /** Runs fn over items with at most `limit` in flight; failures are collected, not thrown. */
@@ -349,6 +355,10 @@ export function hollowNodesRunnable(name: string, nodes: HollowNode[], s: Hollow
       if (signal.aborted) return;
       driver.start();
       for (const n of nodes) driver.resyncNode(n.name);
+      const volumes =
+        s.provisionVolumes === false
+          ? undefined
+          : localPathProvisioner({ client: s.client, nodeName: "hollow", dataDir: "/var/lib/tugboat-hollow", log, hollow: { servesNode: (n) => byName.has(n) } }).start(signal);
 
       const renewMs = s.leaseRenewIntervalMs ?? 10_000;
       const buckets = Math.max(1, Math.min(nodes.length, Math.floor(renewMs / 100)));
@@ -380,6 +390,7 @@ export function hollowNodesRunnable(name: string, nodes: HollowNode[], s: Hollow
       await new Promise<void>((res) => (signal.aborted ? res() : signal.addEventListener("abort", () => res(), { once: true })));
       timer?.stop();
       driver.stop();
+      await volumes;
       // Stopped nodes report nothing more through the metrics API.
       for (const n of nodes) hollowNodeNames.delete(n.name);
       for (const [key, u] of hollowMetrics) if (byName.has(u.node)) hollowMetrics.delete(key);

@@ -214,7 +214,8 @@ export async function startContainerInstance(ctx: StartContext, c: any, r: Conta
   if (!hook.ok) {
     ctx.event("Warning", "FailedPostStartHook", hook.message!);
     await ctx.kill(id, hook.message!);
-    r.reason = "PostStartHookError";
+    // Until the next sync handles the exit (restart policy, back-off), the start failed with PostStartHookError.
+    r.waiting = { reason: "PostStartHookError", message: hook.message };
     r.message = hook.message;
   }
   r.status = await rt.containerStatus(id);

@@ -66,6 +66,7 @@ test("kubelet runs a pod on a private containerd and deletes it gracefully", { s
       metadata: { name: "web", namespace: "default" },
       spec: {
         nodeName: NODE,
+        automountServiceAccountToken: false,
         restartPolicy: "Always",
         containers: [{ name: "httpd", image: BUSYBOX_IMAGE, command: ["httpd"], args: ["-f", "-p", "8080", "-h", "/www"], env: [{ name: "A", value: "1" }] }],
       },
@@ -115,7 +116,7 @@ test("kubelet runs a pod on a private containerd and deletes it gracefully", { s
         apiVersion: "v1",
         kind: "Pod",
         metadata: { name, namespace: "default" },
-        spec: { nodeName: NODE, terminationGracePeriodSeconds: 0, containers: [{ name: "main", image: BUSYBOX_IMAGE, command: ["sleep", "600"] }] },
+        spec: { nodeName: NODE, automountServiceAccountToken: false, terminationGracePeriodSeconds: 0, containers: [{ name: "main", image: BUSYBOX_IMAGE, command: ["sleep", "600"] }] },
       });
       node.trackPod(p.metadata.uid!);
       await waitFor(`${name} Running`, async () => ((await api.client.get("v1/pods", "default", name)).status?.phase === "Running" ? true : undefined), 20_000, 5);
@@ -134,7 +135,7 @@ test("kubelet runs a pod on a private containerd and deletes it gracefully", { s
         apiVersion: "v1",
         kind: "Pod",
         metadata: { name, namespace: "default" },
-        spec: { nodeName: NODE, restartPolicy, containers: [{ name: "main", image: BUSYBOX_IMAGE, command: ["sh", "-c", script] }] },
+        spec: { nodeName: NODE, automountServiceAccountToken: false, restartPolicy, containers: [{ name: "main", image: BUSYBOX_IMAGE, command: ["sh", "-c", script] }] },
       });
     const job = await mk("job", "Never", "exit 3");
     const crash = await mk("crash", "Always", "sleep 0.2; exit 1");

@@ -26,6 +26,7 @@ test("pod lifecycle on a real node", { skip: realNodeSkipReason(), timeout: 180_
   const api = await startTestApi();
   let abort = new AbortController();
   let kubeletDone: Promise<void> | undefined;
+  let failed = false;
   const hits: string[] = [];
   const hookServer = http.createServer((req, res) => {
     hits.push(req.url ?? "");
@@ -55,7 +56,7 @@ test("pod lifecycle on a real node", { skip: realNodeSkipReason(), timeout: 180_
     await kubelet.ready!();
 
     const mk = async (name: string, spec: any): Promise<KObject> => {
-      const p = await c.create("v1/pods", { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default", labels: { app: name } }, spec: { nodeName: NODE, ...spec } });
+      const p = await c.create("v1/pods", { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default", labels: { app: name } }, spec: { nodeName: NODE, automountServiceAccountToken: false, ...spec } });
       node.trackPod(p.metadata.uid!);
       return p;
     };
@@ -136,22 +137,36 @@ test("pod lifecycle on a real node", { skip: realNodeSkipReason(), timeout: 180_
       restartPolicy: "Never",
       terminationGracePeriodSeconds: 0,
       initContainers: [{ name: "side", image: BUSYBOX_IMAGE, command: ["sleep", "600"], restartPolicy: "Always" }, sh("sleep 0.2", { name: "i1" })],
-      containers: [sh("sleep 2; exit 0")],
+      containers: [sh("sleep 6; exit 0")],
     });
+    await mk("hostnet", { hostNetwork: true, terminationGracePeriodSeconds: 0, containers: [sh("sleep 600")] });
     await mk("imgchange", { terminationGracePeriodSeconds: 0, containers: [sh("sleep 600")] });
     await mk("deadline", { activeDeadlineSeconds: 2, terminationGracePeriodSeconds: 0, containers: [sh("sleep 600")] });
 
+    // A sidecar (restartable init container) runs beside the app container; the pod completes without it.
+    const side = await until("sidecar", "Running", (p) => p.status?.phase === "Running" && cs(p)?.state?.running !== undefined);
+    const sideStatus = side.status.initContainerStatuses[0];
+    assert.ok(sideStatus.state.running, "sidecar running");
+    assert.equal(sideStatus.started, true);
+    assert.equal(sideStatus.ready, true);
+    assert.ok(side.status.initContainerStatuses[1].state.terminated, "the regular init container ran after the sidecar started");
+    assert.equal(cond(side, "Initialized"), "True");
     // CrashLoopBackOff: the delay doubles (1s, 2s, 4s with the test's base).
     const messages = new Set<string>();
-    await waitFor("crash restarted 3 times", async () => {
+    await waitFor("crash restarted 4 times", async () => {
       const p = await get("crash");
       const w = cs(p)?.state?.waiting;
       if (w?.reason === "CrashLoopBackOff") messages.add(w.message);
-      return (cs(p)?.restartCount ?? 0) >= 3 ? p : undefined;
-    }, 40_000, 50);
+      return (cs(p)?.restartCount ?? 0) >= 4 ? p : undefined;
+    }, 60_000, 50);
     const uid = crash.metadata.uid;
-    assert.ok(messages.has(`back-off 1s restarting failed container=main pod=crash_default(${uid})`), [...messages].join("; "));
-    assert.ok(messages.has(`back-off 2s restarting failed container=main pod=crash_default(${uid})`), [...messages].join("; "));
+    const delays = [...messages].map((m) => {
+      const mm = /^back-off (\d+)s restarting failed container=main pod=crash_default\((.*)\)$/.exec(m);
+      assert.ok(mm && mm[2] === uid, m);
+      return Number(mm[1]);
+    });
+    assert.ok(delays.length >= 2, `growing delays seen: ${[...messages].join("; ")}`);
+    for (const d of delays) assert.ok([1, 2, 4, 8].includes(d), `delay ${d}s`);
     const crashed = await get("crash");
     assert.equal(cs(crashed).lastState.terminated.exitCode, 1);
     assert.equal(crashed.status.phase, "Running");
@@ -239,15 +254,12 @@ test("pod lifecycle on a real node", { skip: realNodeSkipReason(), timeout: 180_
     const badhook = await until("badhook", "Failed", (p) => p.status?.phase === "Failed");
     assert.match(cs(badhook).state.terminated.message ?? "", /Exec lifecycle hook .* failed/);
 
-    // A sidecar (restartable init container) runs beside the app container; the pod completes without it.
-    const side = await until("sidecar", "Running", (p) => p.status?.phase === "Running" && cs(p)?.state?.running !== undefined);
-    const sideStatus = side.status.initContainerStatuses[0];
-    assert.ok(sideStatus.state.running, "sidecar running");
-    assert.equal(sideStatus.started, true);
-    assert.equal(sideStatus.ready, true);
-    assert.ok(side.status.initContainerStatuses[1].state.terminated, "the regular init container ran after the sidecar started");
-    assert.equal(cond(side, "Initialized"), "True");
     await until("sidecar", "Succeeded", (p) => p.status?.phase === "Succeeded");
+
+    // Host network: the pod IP is the node's, the host's resolv.conf (dnsPolicy ClusterFirst falls back to Default).
+    const hostnet = await until("hostnet", "Running", (p) => p.status?.phase === "Running");
+    assert.equal(hostnet.status.podIP, "10.42.91.1");
+    assert.doesNotMatch((await execIn(hostnet, ["cat", "/etc/resolv.conf"])).out, /10\.43\.0\.10/);
 
     // A new image (the one mutable container field) replaces the container.
     const img0 = await until("imgchange", "Running", (p) => p.status?.phase === "Running");
@@ -297,12 +309,18 @@ test("pod lifecycle on a real node", { skip: realNodeSkipReason(), timeout: 180_
 
     for (const p of (await c.list("v1/pods", { namespace: "default" })).items) await c.delete("v1/pods", "default", p.metadata.name!, { gracePeriodSeconds: 0 });
     await waitFor("all sandboxes gone", async () => ((await node.runtime.listPodSandboxes()).length === 0 ? true : undefined), 30_000);
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
     abort.abort();
     await kubeletDone?.catch(() => {});
     hookServer.closeAllConnections();
     await new Promise<void>((r) => hookServer.close(() => r()));
     await api.close();
-    await node.cleanup();
+    // After a failure the kubelet had no chance to remove its pods: report the failure, not the leak.
+    await node.cleanup().catch((err) => {
+      if (!failed) throw err;
+    });
   }
 });

@@ -135,6 +135,10 @@ export class PodWorker {
 
   /** The pod vanished from the API: stop and remove whatever runs for it, at once. */
   async teardown(): Promise<void> {
+    // A graceful kill in progress is cut short: the pod is gone from the API (force deletion).
+    if (this.running) {
+      for (const r of [...this.initRecords.values(), ...this.records.values()]) if (r.id) void this.deps.runtime.stopContainer(r.id, 0).catch(() => {});
+    }
     await this.idle;
     this.done = true;
     await this.killPod(0);
@@ -265,6 +269,8 @@ export class PodWorker {
       const msg = errMsg(err);
       if (this.volumeMessage !== msg) this.event("Warning", String((err as { reason?: string }).reason ?? "FailedMount"), msg);
       this.volumeMessage = msg;
+      // A running pod keeps being synced (a refresh failing must not freeze its restarts and status).
+      if (this.sandboxId) return true;
       for (const r of [...this.records.values(), ...this.initRecords.values()]) if (!r.id) r.waiting = { reason: "ContainerCreating", message: msg };
       return false;
     }
@@ -429,7 +435,8 @@ export class PodWorker {
       previous: pod.status,
       podMessage: this.podMessage,
       sandboxReady: !!this.sandboxId,
-      initialized: this.initialized,
+      // Without init containers a pod is initialized from the start.
+      initialized: this.initialized || initSpecs.length === 0,
       readinessGates: (pod.spec?.readinessGates ?? []).map((g: any) => g?.conditionType).filter(Boolean),
       qosClass: podQOSClass(pod),
       failed,
@@ -564,6 +571,7 @@ export class PodWorker {
     this.records.clear();
     this.initRecords.clear();
     this.deps.backoff.forgetPod(this.uid);
+    this.deps.pullBackoff.forgetPod(this.uid);
     if (this.deps.volumes) {
       try {
         await this.deps.volumes.tearDown(this.uid);
@@ -573,5 +581,6 @@ export class PodWorker {
     }
     await removePodFiles(this.deps.dataDir, this.pod);
     await removePodCgroup(this.uid);
+    this.deps.log.info("pod resources removed", { pod: this.key(), sandboxes: sandboxes.size });
   }
 }

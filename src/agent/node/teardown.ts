@@ -38,6 +38,32 @@ export function processesMentioning(needle: string): number[] {
   return out;
 }
 
+/**
+ * PIDs of `tug up`/`tug agent` processes using `dataDir` (the directory given to
+ * --data-dir; a process without the flag uses `defaultDir`): tearing down under a
+ * running agent would pull containerd from under it.
+ */
+export function runningTugNodes(dataDir: string, defaultDir = "/var/lib/tugboat"): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync("/proc")) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue;
+    }
+    const cmd = argv.findIndex((a) => a === "up" || a === "agent");
+    if (cmd < 0 || !argv.slice(0, cmd).some((a) => /(^|\/)(tug|tug\.js|main\.[jt]s)$/.test(a))) continue;
+    if (argv.includes("--hollow") || argv.includes("--hollow-nodes")) continue;
+    const i = argv.indexOf("--data-dir");
+    const eq = argv.find((a) => a.startsWith("--data-dir="));
+    const dir = i >= 0 ? argv[i + 1] : eq ? eq.slice("--data-dir=".length) : defaultDir;
+    if (dir && dir.replace(/\/+$/, "") === dataDir.replace(/\/+$/, "")) out.push(Number(p));
+  }
+  return out;
+}
+
 export async function tearDownNode(o: TearDownOptions): Promise<{ sandboxes: number }> {
   const log = o.log ?? (() => {});
   const paths = containerdPaths({ dataDir: o.dataDir });

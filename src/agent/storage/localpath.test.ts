@@ -38,6 +38,8 @@ async function withNode(fn: (api: TestApi, dataDir: string) => Promise<void>): P
   const ac = new AbortController();
   const informers = new SharedInformerFactory(api.client);
   const deps = { client: api.client, informers, recorder: new MemoryEventRecorder() };
+  // The node exists: the PV controller leaves its Released volumes to its provisioner.
+  await api.client.create("v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: "node-1", labels: { "kubernetes.io/hostname": "node-1" } } });
   const runs = [
     runController(persistentVolumeClaimController(), deps, ac.signal),
     runController(persistentVolumeController(), deps, ac.signal),

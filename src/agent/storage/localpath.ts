@@ -12,6 +12,8 @@
 // - a volume it provisioned that is Released with reclaimPolicy Delete has its directory
 //   removed, is marked tugboat.io/local-path-removed and deleted. Retain keeps both.
 // Runs on every node (needsLeader false); it only ever touches its own node's volumes.
+// A hollow fleet runs one for all its nodes with `hollow` set: the same objects, no
+// directories, so StatefulSets' claims bind on simulated nodes too.
 
 import { chmod, mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -31,6 +33,11 @@ export interface LocalPathOptions {
   /** The agent's data dir; volumes live in DATA/storage/<pv-name>. */
   dataDir: string;
   log?: Logger;
+  /**
+   * Hollow nodes: serve every node this returns true for (default: nodeName only) and
+   * write only the API objects, creating and removing no directories.
+   */
+  hollow?: { servesNode(name: string): boolean };
 }
 
 /** The PV name for a claim (upstream's external provisioners use pvc-<claim uid>). */
@@ -66,6 +73,7 @@ export function localPathProvisioner(o: LocalPathOptions): Runnable {
   const log = o.log ?? silentLogger;
   const root = resolve(o.dataDir, "storage");
   const dirOf = (pvName: string) => join(root, pvName);
+  const serves = (node: string | undefined) => node !== undefined && (o.hollow ? o.hollow.servesNode(node) : node === o.nodeName);
 
   const provision: Controller = {
     name: `local-path-provisioner/${o.nodeName}`,
@@ -76,7 +84,8 @@ export function localPathProvisioner(o: LocalPathOptions): Runnable {
     async reconcile(ctx, key) {
       const claim = ctx.reader.get(PVCS, key.namespace, key.name);
       if (!claim || claim.metadata.deletionTimestamp || claim.spec?.volumeName) return;
-      if (claim.metadata.annotations?.[SELECTED_NODE_ANNOTATION] !== o.nodeName) return;
+      const node = claim.metadata.annotations?.[SELECTED_NODE_ANNOTATION];
+      if (!serves(node)) return;
       const sc = ctx.reader.get(STORAGE_CLASSES, undefined, classOf(claim));
       if (sc?.provisioner !== LOCAL_PATH_PROVISIONER) return;
       const name = volumeNameFor(claim);
@@ -86,10 +95,12 @@ export function localPathProvisioner(o: LocalPathOptions): Runnable {
         return;
       }
       const path = dirOf(name);
-      await mkdir(path, { recursive: true });
-      await chmod(path, 0o777); // mkdir's mode is filtered by the umask
+      if (!o.hollow) {
+        await mkdir(path, { recursive: true });
+        await chmod(path, 0o777); // mkdir's mode is filtered by the umask
+      }
       try {
-        await ctx.client.create(PVS, localPathVolume(claim, sc, o.nodeName, path));
+        await ctx.client.create(PVS, localPathVolume(claim, sc, node!, path));
       } catch (err) {
         if (codeOf(err) !== 409) throw err;
         return;
@@ -106,11 +117,11 @@ export function localPathProvisioner(o: LocalPathOptions): Runnable {
     async reconcile(ctx, key) {
       const pv = ctx.reader.get(PVS, undefined, key.name);
       if (!pv || pv.metadata.deletionTimestamp) return;
-      if (pv.metadata.annotations?.[PROVISIONED_BY_ANNOTATION] !== LOCAL_PATH_PROVISIONER || volumeNode(pv) !== o.nodeName) return;
+      if (pv.metadata.annotations?.[PROVISIONED_BY_ANNOTATION] !== LOCAL_PATH_PROVISIONER || !serves(volumeNode(pv))) return;
       if (pv.status?.phase !== "Released" || pv.spec?.persistentVolumeReclaimPolicy !== "Delete") return;
       const path = dirOf(pv.metadata.name!);
       // Only a directory this provisioner made (under DATA/storage) is ever removed.
-      if (pv.spec?.hostPath?.path === path) await rm(path, { recursive: true, force: true });
+      if (!o.hollow && pv.spec?.hostPath?.path === path) await rm(path, { recursive: true, force: true });
       if (!pv.metadata.annotations?.[LOCAL_PATH_REMOVED_ANNOTATION]) {
         await ctx.client.patch(PVS, undefined, pv.metadata.name!, "merge", { metadata: { annotations: { [LOCAL_PATH_REMOVED_ANNOTATION]: "true" } } });
       }
