@@ -2,13 +2,13 @@
 // DaemonSet and ControllerRevision — with upstream's defaulting (pkg/apis/apps/v1/defaults.go),
 // validation (pkg/apis/apps/validation), `kubectl get` columns (pkg/printers) and the
 // scale subresource. Reference: https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/
-// The pod-template pieces shared with batch/v1 (template checks, CONTAINERS/IMAGES cells,
-// int-or-percent rules) live here too and are exported for batch.ts.
+// The pod-template pieces shared with batch/v1 (template checks, int-or-percent rules) live
+// here too and are exported for batch.ts; the shared table columns are in table.ts.
 
 import { fieldError, type StatusCause } from "../apimachinery/errors.js";
 import type { KObject } from "../apimachinery/types.js";
 import { labelSelectorString, labelSelectorToString, selectorFromLabelSelector, type LabelSelectorMatcher } from "../apimachinery/labels.js";
-import { ageColumn, ageSince, column, formatLabels, list, obj } from "./table.js";
+import { ageColumn, ageSince, column, formatLabels, list, obj, workloadCells, workloadColumns } from "./table.js";
 import type { ResourceDef, TableSpec, ValidationContext } from "./types.js";
 import { defaultPodTemplateSpec, validatePodTemplateSpec } from "./core-podspec.js";
 import {
@@ -120,16 +120,6 @@ export function validateNotMoreThan100Percent(v: unknown, path: string): StatusC
 
 // ---------------------------------------------------------------------------------------
 // Table pieces.
-
-export const CONTAINERS_COLUMN = column("Containers", "Names of each container in the template.", { priority: 1 });
-export const IMAGES_COLUMN = column("Images", "Images referenced by each container in the template.", { priority: 1 });
-export const selectorColumn = (description: string) => column("Selector", description, { priority: 1 });
-
-/** layoutContainerCells: "a,b" and "img1,img2". */
-export function containerCells(template: unknown): [string, string] {
-  const cs = list(obj(obj(template).spec).containers).map(obj);
-  return [cs.map((c) => (typeof c.name === "string" ? c.name : "")).join(","), cs.map((c) => (typeof c.image === "string" ? c.image : "")).join(",")];
-}
 
 /** A count cell from a status field (malformed → 0). */
 export const count = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
@@ -252,16 +242,12 @@ const deploymentTable: TableSpec = {
     column("Ready", "Number of the pod with ready state"),
     column("Up-to-date", "Total number of non-terminating pods targeted by this deployment that have the desired template spec."),
     column("Available", "Total number of available non-terminating pods (ready for at least minReadySeconds) targeted by this deployment."),
-    ageColumn(),
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    selectorColumn("Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment. It must match the pod template's labels."),
+    ...workloadColumns("Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment. It must match the pod template's labels."),
   ],
   cells(o, now) {
     const spec = obj(o.spec);
     const st = obj(o.status);
-    const [names, images] = containerCells(spec.template);
-    return [`${count(st.readyReplicas)}/${count(spec.replicas)}`, count(st.updatedReplicas), count(st.availableReplicas), ageSince(o.metadata?.creationTimestamp, now), names, images, deploymentSelectorCell(spec.selector)];
+    return [`${count(st.readyReplicas)}/${count(spec.replicas)}`, count(st.updatedReplicas), count(st.availableReplicas), ...workloadCells(o, now, spec.template, deploymentSelectorCell(spec.selector))];
   },
 };
 
@@ -290,16 +276,12 @@ const replicaSetTable: TableSpec = {
     column("Desired", "Replicas is the number of desired pods.", { type: "integer" }),
     column("Current", "Replicas is the most recently observed number of non-terminating pods.", { type: "integer" }),
     column("Ready", "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition.", { type: "integer" }),
-    ageColumn(),
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    selectorColumn("Selector is a label query over pods that should match the replica count."),
+    ...workloadColumns("Selector is a label query over pods that should match the replica count."),
   ],
   cells(o, now) {
     const spec = obj(o.spec);
     const st = obj(o.status);
-    const [names, images] = containerCells(spec.template);
-    return [count(spec.replicas), count(st.replicas), count(st.readyReplicas), ageSince(o.metadata?.creationTimestamp, now), names, images, labelSelectorToString(spec.selector)];
+    return [count(spec.replicas), count(st.replicas), count(st.readyReplicas), ...workloadCells(o, now, spec.template, labelSelectorToString(spec.selector))];
   },
 };
 
@@ -405,11 +387,10 @@ const validateStatefulSetSpec: SpecValidator = (spec, ctx, errs) => {
 };
 
 const statefulSetTable: TableSpec = {
-  columns: [column("Ready", "Number of the pod with ready state"), ageColumn(), CONTAINERS_COLUMN, IMAGES_COLUMN],
+  columns: [column("Ready", "Number of the pod with ready state"), ...workloadColumns()],
   cells(o, now) {
     const spec = obj(o.spec);
-    const [names, images] = containerCells(spec.template);
-    return [`${count(obj(o.status).readyReplicas)}/${count(spec.replicas)}`, ageSince(o.metadata?.creationTimestamp, now), names, images];
+    return [`${count(obj(o.status).readyReplicas)}/${count(spec.replicas)}`, ...workloadCells(o, now, spec.template)];
   },
 };
 
@@ -480,15 +461,11 @@ const daemonSetTable: TableSpec = {
     column("Up-to-date", "The total number of nodes that are running updated daemon pod", { type: "integer" }),
     column("Available", "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)", { type: "integer" }),
     column("Node Selector", "NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node."),
-    ageColumn(),
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    selectorColumn("A label query over pods that are managed by the daemon set. Must match in order to be controlled. It must match the pod template's labels."),
+    ...workloadColumns("A label query over pods that are managed by the daemon set. Must match in order to be controlled. It must match the pod template's labels."),
   ],
   cells(o, now) {
     const spec = obj(o.spec);
     const st = obj(o.status);
-    const [names, images] = containerCells(spec.template);
     return [
       count(st.desiredNumberScheduled),
       count(st.currentNumberScheduled),
@@ -496,10 +473,7 @@ const daemonSetTable: TableSpec = {
       count(st.updatedNumberScheduled),
       count(st.numberAvailable),
       formatLabels(obj(obj(spec.template).spec).nodeSelector),
-      ageSince(o.metadata?.creationTimestamp, now),
-      names,
-      images,
-      labelSelectorToString(spec.selector),
+      ...workloadCells(o, now, spec.template, labelSelectorToString(spec.selector)),
     ];
   },
 };

@@ -80,95 +80,87 @@ function parseAnnotation(annotations: Record<string, string>, key: string): unkn
   }
 }
 
-/** autoscaling/v1 → autoscaling/v2 (storage). v2 defaults are applied, as a read from storage would. */
-export function hpaV1ToV2(v1: KObject): KObject {
-  const src = deepCopy(v1);
+type Fields = Record<string, any>;
+
+/**
+ * The frame both directions share: a copy of `from` whose annotations `convert` may read
+ * (and remove) or write, carrying scaleTargetRef, minReplicas, maxReplicas and the status
+ * fields both versions have; `convert` returns the version's own spec and status fields.
+ */
+function convertHPA(from: KObject, apiVersion: string, convert: (annotations: Record<string, string>, spec: Fields, status: Fields) => { spec: Fields; status: Fields }): KObject {
+  const src = deepCopy(from);
   const meta = { ...(src.metadata ?? {}) };
   const annotations: Record<string, string> = { ...(meta.annotations ?? {}) };
   const spec = obj(src.spec);
   const status = obj(src.status);
-
-  const metrics: unknown[] = [];
-  const other = parseAnnotation(annotations, METRICS_ANNOTATION);
-  if (Array.isArray(other)) metrics.push(...other);
-  if (spec.targetCPUUtilizationPercentage !== undefined && spec.targetCPUUtilizationPercentage !== null) {
-    metrics.push({ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: spec.targetCPUUtilizationPercentage } } });
-  }
-  const behavior = parseAnnotation(annotations, BEHAVIOR_ANNOTATION);
-
-  let currentMetrics: unknown[] | undefined;
-  if (typeof status.currentCPUUtilizationPercentage === "number") {
-    currentMetrics = [{ type: "Resource", resource: { name: "cpu", current: { averageUtilization: status.currentCPUUtilizationPercentage } } }];
-  }
-  const annotatedCurrent = parseAnnotation(annotations, CURRENT_METRICS_ANNOTATION);
-  if (Array.isArray(annotatedCurrent)) currentMetrics = annotatedCurrent;
-  const conditions = parseAnnotation(annotations, CONDITIONS_ANNOTATION);
-
+  const own = convert(annotations, spec, status);
   if (Object.keys(annotations).length) meta.annotations = annotations;
   else delete meta.annotations;
 
   const out: KObject = {
     ...src,
-    apiVersion: "autoscaling/v2",
+    apiVersion,
     kind: "HorizontalPodAutoscaler",
     metadata: meta,
     spec: {
       scaleTargetRef: spec.scaleTargetRef,
       ...(spec.minReplicas !== undefined ? { minReplicas: spec.minReplicas } : {}),
       maxReplicas: spec.maxReplicas,
-      ...(metrics.length ? { metrics } : {}),
-      ...(isPlainObject(behavior) ? { behavior } : {}),
+      ...own.spec,
     },
   };
   if (src.status !== undefined) {
-    const st: Record<string, any> = {};
+    const st: Fields = {};
     for (const f of ["observedGeneration", "lastScaleTime", "currentReplicas", "desiredReplicas"]) if (status[f] !== undefined) st[f] = status[f];
-    if (currentMetrics) st.currentMetrics = currentMetrics;
-    if (Array.isArray(conditions)) st.conditions = conditions;
-    out.status = st;
+    out.status = { ...st, ...own.status };
   }
+  return out;
+}
+
+/** autoscaling/v1 → autoscaling/v2 (storage). v2 defaults are applied, as a read from storage would. */
+export function hpaV1ToV2(v1: KObject): KObject {
+  const out = convertHPA(v1, "autoscaling/v2", (annotations, spec, status) => {
+    const metrics: unknown[] = [];
+    const other = parseAnnotation(annotations, METRICS_ANNOTATION);
+    if (Array.isArray(other)) metrics.push(...other);
+    if (spec.targetCPUUtilizationPercentage !== undefined && spec.targetCPUUtilizationPercentage !== null) {
+      metrics.push({ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: spec.targetCPUUtilizationPercentage } } });
+    }
+    const behavior = parseAnnotation(annotations, BEHAVIOR_ANNOTATION);
+
+    let currentMetrics: unknown[] | undefined;
+    if (typeof status.currentCPUUtilizationPercentage === "number") {
+      currentMetrics = [{ type: "Resource", resource: { name: "cpu", current: { averageUtilization: status.currentCPUUtilizationPercentage } } }];
+    }
+    const annotatedCurrent = parseAnnotation(annotations, CURRENT_METRICS_ANNOTATION);
+    if (Array.isArray(annotatedCurrent)) currentMetrics = annotatedCurrent;
+    const conditions = parseAnnotation(annotations, CONDITIONS_ANNOTATION);
+    return {
+      spec: { ...(metrics.length ? { metrics } : {}), ...(isPlainObject(behavior) ? { behavior } : {}) },
+      status: { ...(currentMetrics ? { currentMetrics } : {}), ...(Array.isArray(conditions) ? { conditions } : {}) },
+    };
+  });
   defaultHPAv2(out);
   return out;
 }
 
 /** autoscaling/v2 (storage) → autoscaling/v1. */
 export function hpaV2ToV1(v2: KObject): KObject {
-  const src = deepCopy(v2);
-  const meta = { ...(src.metadata ?? {}) };
-  const annotations: Record<string, string> = { ...(meta.annotations ?? {}) };
-  const spec = obj(src.spec);
-  const status = obj(src.status);
-  const metrics = list(spec.metrics);
-  const cpu = metrics.find(isCpuUtilization);
-  const other = metrics.filter((m) => !isCpuUtilization(m));
-  if (other.length) annotations[METRICS_ANNOTATION] = JSON.stringify(other);
-  if (spec.behavior !== undefined && spec.behavior !== null) annotations[BEHAVIOR_ANNOTATION] = JSON.stringify(spec.behavior);
-  const current = list(status.currentMetrics);
-  if (current.length) annotations[CURRENT_METRICS_ANNOTATION] = JSON.stringify(current);
-  if (list(status.conditions).length) annotations[CONDITIONS_ANNOTATION] = JSON.stringify(status.conditions);
-  if (Object.keys(annotations).length) meta.annotations = annotations;
-  else delete meta.annotations;
-
-  const out: KObject = {
-    ...src,
-    apiVersion: "autoscaling/v1",
-    kind: "HorizontalPodAutoscaler",
-    metadata: meta,
-    spec: {
-      scaleTargetRef: spec.scaleTargetRef,
-      ...(spec.minReplicas !== undefined ? { minReplicas: spec.minReplicas } : {}),
-      maxReplicas: spec.maxReplicas,
-      ...(cpu ? { targetCPUUtilizationPercentage: cpu.resource.target.averageUtilization } : {}),
-    },
-  };
-  if (src.status !== undefined) {
-    const st: Record<string, any> = {};
-    for (const f of ["observedGeneration", "lastScaleTime", "currentReplicas", "desiredReplicas"]) if (status[f] !== undefined) st[f] = status[f];
+  return convertHPA(v2, "autoscaling/v1", (annotations, spec, status) => {
+    const metrics = list(spec.metrics);
+    const cpu = metrics.find(isCpuUtilization);
+    const other = metrics.filter((m) => !isCpuUtilization(m));
+    if (other.length) annotations[METRICS_ANNOTATION] = JSON.stringify(other);
+    if (spec.behavior !== undefined && spec.behavior !== null) annotations[BEHAVIOR_ANNOTATION] = JSON.stringify(spec.behavior);
+    const current = list(status.currentMetrics);
+    if (current.length) annotations[CURRENT_METRICS_ANNOTATION] = JSON.stringify(current);
+    if (list(status.conditions).length) annotations[CONDITIONS_ANNOTATION] = JSON.stringify(status.conditions);
     const curCpu = current.map(obj).find((m) => m.type === "Resource" && obj(m.resource).name === "cpu" && typeof obj(obj(m.resource).current).averageUtilization === "number");
-    if (curCpu) st.currentCPUUtilizationPercentage = curCpu.resource.current.averageUtilization;
-    out.status = st;
-  }
-  return out;
+    return {
+      spec: cpu ? { targetCPUUtilizationPercentage: cpu.resource.target.averageUtilization } : {},
+      status: curCpu ? { currentCPUUtilizationPercentage: curCpu.resource.current.averageUtilization } : {},
+    };
+  });
 }
 
 // ---------------------------------------------------------------------------------------

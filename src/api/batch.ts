@@ -10,10 +10,10 @@ import { CronExpressionParser } from "cron-parser";
 import { fieldError, type StatusCause } from "../apimachinery/errors.js";
 import type { KObject } from "../apimachinery/types.js";
 import { labelSelectorToString, selectorFromLabelSelector } from "../apimachinery/labels.js";
-import { ageColumn, ageSince, column, formatAge, list, obj } from "./table.js";
+import { ageSince, column, formatAge, list, obj, workloadCells, workloadColumns } from "./table.js";
 import type { ResourceDef, TableSpec, ValidationContext } from "./types.js";
 import { asBool, asObject, asString, immutableField, isPlainObject, jsonEqual, validateLabelSelector, validateObjectMeta, validateObjectMetaUpdate } from "./validation.js";
-import { CONTAINERS_COLUMN, IMAGES_COLUMN, containerCells, count, defaultPodTemplate, nonNegativeInt, selectorColumn, templateLabels, validatePodTemplate } from "./apps.js";
+import { count, defaultPodTemplate, nonNegativeInt, templateLabels, validatePodTemplate } from "./apps.js";
 
 export const JOB_NAME_LABEL = "batch.kubernetes.io/job-name";
 export const CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid";
@@ -217,10 +217,7 @@ const jobTable: TableSpec = {
     column("Status", "Status of the job."),
     column("Completions", "The number of pods which reached phase Succeeded."),
     column("Duration", "Time required to complete the job."),
-    ageColumn(),
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    selectorColumn("A label query over pods that should match the pod count."),
+    ...workloadColumns("A label query over pods that should match the pod count."),
   ],
   cells(o, now) {
     const spec = obj(o.spec);
@@ -232,8 +229,7 @@ const jobTable: TableSpec = {
     const start = typeof st.startTime === "string" ? Date.parse(st.startTime) : NaN;
     const end = typeof st.completionTime === "string" ? Date.parse(st.completionTime) : NaN;
     const duration = Number.isNaN(start) ? "" : formatAge((Number.isNaN(end) ? now.getTime() : end) - start);
-    const [names, images] = containerCells(spec.template);
-    return [jobStatusCell(o), completions, duration, ageSince(o.metadata?.creationTimestamp, now), names, images, labelSelectorToString(spec.selector)];
+    return [jobStatusCell(o), completions, duration, ...workloadCells(o, now, spec.template, labelSelectorToString(spec.selector))];
   },
 };
 
@@ -434,20 +430,16 @@ const cronJobTable: TableSpec = {
     column("Suspend", "This flag tells the controller to suspend subsequent executions, it does not apply to already started executions.", { type: "boolean" }),
     column("Active", "A list of pointers to currently running jobs.", { type: "integer" }),
     column("Last Schedule", "Information when was the last time the job was successfully scheduled."),
-    ageColumn(),
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    selectorColumn("A label query over pods that should match the pod count."),
+    ...workloadColumns("A label query over pods that should match the pod count."),
   ],
   cells(o, now) {
     const spec = obj(o.spec);
     const st = obj(o.status);
     const jspec = obj(obj(spec.jobTemplate).spec);
-    const [names, images] = containerCells(jspec.template);
     const suspend = typeof spec.suspend === "boolean" ? (spec.suspend ? "True" : "False") : "<unset>";
     const last = st.lastScheduleTime ? ageSince(st.lastScheduleTime, now) : "<none>";
     const tz = typeof spec.timeZone === "string" ? spec.timeZone : "<none>";
-    return [typeof spec.schedule === "string" ? spec.schedule : "", tz, suspend, list(st.active).length, last, ageSince(o.metadata?.creationTimestamp, now), names, images, labelSelectorToString(jspec.selector)];
+    return [typeof spec.schedule === "string" ? spec.schedule : "", tz, suspend, list(st.active).length, last, ...workloadCells(o, now, jspec.template, labelSelectorToString(jspec.selector))];
   },
 };
 

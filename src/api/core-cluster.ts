@@ -232,7 +232,8 @@ function validateEvent(ev: KObject, ctx: ValidationContext): StatusCause[] {
   return errs;
 }
 
-function eventCells(ev: KObject, now: Date): unknown[] {
+/** printEvent's cells for a core v1 Event (events.k8s.io converts to this shape first). */
+export function eventCells(ev: KObject, now: Date): unknown[] {
   const first = ev.firstTimestamp ? ageSince(ev.firstTimestamp, now) : ageSince(ev.eventTime, now);
   let last = ev.lastTimestamp ? ageSince(ev.lastTimestamp, now) : first;
   let count = typeof ev.count === "number" ? ev.count : 0;

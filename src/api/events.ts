@@ -7,7 +7,8 @@
 
 import { fieldError, type StatusCause } from "../apimachinery/errors.js";
 import { deepCopy, type KObject } from "../apimachinery/types.js";
-import { ageSince, column, obj } from "./table.js";
+import { column, obj } from "./table.js";
+import { eventCells } from "./core-cluster.js";
 import type { ResourceDef, TableSpec, ValidationContext } from "./types.js";
 import { asObject, asString, immutableField, invalidEach, isQualifiedName, validateObjectMeta, validateObjectMetaUpdate } from "./validation.js";
 
@@ -121,26 +122,8 @@ const eventTable: TableSpec = {
     column("First Seen", "The time at which the event was first recorded.", { priority: 1 }),
     column("Count", "The number of times this event has occurred.", { priority: 1 }),
   ],
-  cells(e, now) {
-    const c = e.apiVersion === "v1" ? e : eventsV1ToCore(e);
-    const first = c.firstTimestamp ? ageSince(c.firstTimestamp, now) : ageSince(c.eventTime, now);
-    let last = c.lastTimestamp ? ageSince(c.lastTimestamp, now) : first;
-    let n = typeof c.count === "number" ? c.count : 0;
-    const series = obj(c.series);
-    if (c.series) {
-      last = ageSince(series.lastObservedTime, now);
-      n = typeof series.count === "number" ? series.count : 0;
-    } else if (n === 0) n = 1;
-    const io = obj(c.involvedObject);
-    const kind = String(io.kind ?? "").toLowerCase();
-    const target = io.name ? `${kind}/${io.name}` : kind;
-    const src = obj(c.source);
-    const component = src.component || c.reportingComponent || "";
-    const host = src.host || c.reportingInstance || "";
-    const source = host ? `${component}, ${host}` : component;
-    const message = typeof c.message === "string" ? c.message.trim() : "";
-    return [last, c.type ?? "", c.reason ?? "", target, io.fieldPath ?? "", source, message, first, n];
-  },
+  // Served objects are events.k8s.io; printed as their core form, so both APIs show the same cells.
+  cells: (e, now) => eventCells(e.apiVersion === "v1" ? e : eventsV1ToCore(e), now),
 };
 
 /** Field selectors of events.k8s.io, readable from either stored (core) or served shape. */

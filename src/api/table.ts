@@ -4,6 +4,7 @@
 // so AGE, LAST SEEN and "3 (2m ago)" read exactly as against a real cluster. The server
 // always computes every column (wide ones too); kubectl hides priority > 0 without -o wide.
 
+import type { KObject } from "../apimachinery/types.js";
 import type { ColumnDefinition } from "./types.js";
 
 /** kubectl's HumanDuration: "5s", "3m2s", "15m", "3h5m", "20h", "2d3h", "45d", "2y10d". */
@@ -84,4 +85,32 @@ export function obj(v: unknown): Record<string, any> {
 /** Number of keys of a map field (ConfigMap/Secret DATA). */
 export function countKeys(...maps: unknown[]): number {
   return maps.reduce<number>((n, m) => n + Object.keys(obj(m)).length, 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Workload tables (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob): upstream's
+// printers end each with AGE, then the wide CONTAINERS, IMAGES (layoutContainerCells) and,
+// for all but StatefulSet, SELECTOR.
+
+export const CONTAINERS_COLUMN = column("Containers", "Names of each container in the template.", { priority: 1 });
+export const IMAGES_COLUMN = column("Images", "Images referenced by each container in the template.", { priority: 1 });
+
+/** layoutContainerCells: "a,b" and "img1,img2". */
+export function containerCells(template: unknown): [string, string] {
+  const cs = list(obj(obj(template).spec).containers).map(obj);
+  return [cs.map((c) => (typeof c.name === "string" ? c.name : "")).join(","), cs.map((c) => (typeof c.image === "string" ? c.image : "")).join(",")];
+}
+
+/** AGE, CONTAINERS, IMAGES and (when a description is given) SELECTOR. */
+export function workloadColumns(selectorDescription?: string): ColumnDefinition[] {
+  const cols = [ageColumn(), CONTAINERS_COLUMN, IMAGES_COLUMN];
+  if (selectorDescription !== undefined) cols.push(column("Selector", selectorDescription, { priority: 1 }));
+  return cols;
+}
+
+/** The cells of workloadColumns: `selector` is the already formatted SELECTOR cell, if any. */
+export function workloadCells(o: KObject, now: Date, template: unknown, selector?: string): string[] {
+  const cells = [ageSince(o.metadata?.creationTimestamp, now), ...containerCells(template)];
+  if (selector !== undefined) cells.push(selector);
+  return cells;
 }

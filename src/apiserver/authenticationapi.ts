@@ -6,7 +6,8 @@
 // create-only and never stored: POST returns the request with `status` filled in. Like
 // upstream, a TokenReview runs the token through the same authenticators as a request's
 // `Authorization: Bearer` header, with the review's audiences (default: the API server's).
-// The serviceaccounts/token subresource (TokenRequest) lives in tokenrequest.ts.
+// The group's discovery entries and OpenAPI v3 document are here too (server.ts serves
+// them). The serviceaccounts/token subresource (TokenRequest) lives in tokenrequest.ts.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BadRequest, MethodNotAllowed, NotFoundPath } from "../apimachinery/errors.js";
@@ -14,6 +15,7 @@ import { isPlainObject } from "../apimachinery/equality.js";
 import { nowRFC3339 } from "../apimachinery/types.js";
 import { AUTHENTICATED_GROUP, authenticate, type AuthnOptions, type UserInfo } from "./authn.js";
 import { decodeBody, mediaType, readBody, sendJSON } from "./negotiation.js";
+import { openAPIV3Hash } from "./openapi.js";
 import { DEFAULT_SERVICE_ACCOUNT_ISSUER, type ServiceAccountClaims, type ServiceAccountTokenIssuer } from "./tokenrequest.js";
 
 export const AUTHENTICATION_GROUP = "authentication.k8s.io";
@@ -238,6 +240,112 @@ export async function createSelfSubjectReview(req: IncomingMessage, user: UserIn
     status: { userInfo: userInfoJSON(user) },
   };
 }
+
+// ---------------------------------------------------------------- OpenAPI v3
+
+const PKG = "io.k8s.api.authentication.v1";
+const sref = (name: string) => ({ $ref: `#/components/schemas/${PKG}.${name}` });
+const str = (description: string) => ({ type: "string", description });
+const strings = (description: string) => ({ type: "array", items: { type: "string", default: "" }, description });
+
+/**
+ * The group-version's OpenAPI 3.0 document: kubectl create/apply look for it (the POST
+ * operation's fieldValidation parameter) before sending a TokenReview from a file, and
+ * `kubectl explain` walks the schemas.
+ */
+export function authenticationOpenAPIV3(): object {
+  const gvk = (kind: string) => [{ group: AUTHENTICATION_GROUP, kind, version: AUTHENTICATION_VERSION }];
+  const typeMeta = {
+    apiVersion: str("APIVersion defines the versioned schema of this representation of an object."),
+    kind: str("Kind is a string value representing the REST resource this object represents."),
+    metadata: { type: "object", description: "Standard object's metadata." },
+  };
+  const schemas: Record<string, object> = {
+    [`${PKG}.UserInfo`]: {
+      description: "UserInfo holds the information about the user needed to implement the user.Info interface.",
+      type: "object",
+      properties: {
+        username: str("The name that uniquely identifies this user among all active users."),
+        uid: str("A unique value that identifies this user across time."),
+        groups: strings("The names of groups this user is a part of."),
+        extra: { type: "object", additionalProperties: { type: "array", items: { type: "string", default: "" } }, description: "Any additional information provided by the authenticator." },
+      },
+    },
+    [`${PKG}.TokenReviewSpec`]: {
+      description: "TokenReviewSpec is a description of the token authentication request.",
+      type: "object",
+      properties: { token: str("Token is the opaque bearer token."), audiences: strings("Audiences is a list of the identifiers that the resource server presented with the token identifies as.") },
+    },
+    [`${PKG}.TokenReviewStatus`]: {
+      description: "TokenReviewStatus is the result of the token authentication request.",
+      type: "object",
+      properties: {
+        authenticated: { type: "boolean", description: "Authenticated indicates that the token was associated with a known user." },
+        audiences: strings("Audiences are audience identifiers chosen by the authenticator that are compatible with both the TokenReview and token."),
+        error: str("Error indicates that the token couldn't be checked"),
+        user: { ...sref("UserInfo"), description: "User is the UserInfo associated with the provided token." },
+      },
+    },
+    [`${PKG}.TokenReview`]: {
+      description: "TokenReview attempts to authenticate a token to a known user. Note: TokenReview requests may be cached by the webhook token authenticator plugin in the kube-apiserver.",
+      type: "object",
+      required: ["spec"],
+      properties: { ...typeMeta, spec: sref("TokenReviewSpec"), status: sref("TokenReviewStatus") },
+      "x-kubernetes-group-version-kind": gvk("TokenReview"),
+    },
+    [`${PKG}.SelfSubjectReviewStatus`]: {
+      description: "SelfSubjectReviewStatus is filled by the kube-apiserver and sent back to a user.",
+      type: "object",
+      properties: { userInfo: { ...sref("UserInfo"), description: "User attributes of the user making this request." } },
+    },
+    [`${PKG}.SelfSubjectReview`]: {
+      description: "SelfSubjectReview contains the user information that the kube-apiserver has about the user making this request.",
+      type: "object",
+      properties: { ...typeMeta, status: sref("SelfSubjectReviewStatus") },
+      "x-kubernetes-group-version-kind": gvk("SelfSubjectReview"),
+    },
+  };
+  const param = (name: string, type: string, description: string) => ({ name, in: "query", description, schema: { type, uniqueItems: true } });
+  const params = [
+    param("dryRun", "string", "When present, indicates that modifications should not be persisted. Valid value: All."),
+    param("fieldManager", "string", "fieldManager is a name associated with the actor or entity that is making these changes."),
+    param("fieldValidation", "string", "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict."),
+  ];
+  const types = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"];
+  const content = (kind: string) => Object.fromEntries(types.map((t) => [t, { schema: sref(kind) }]));
+  const paths: Record<string, object> = {};
+  for (const r of resources) {
+    paths[`/apis/${GV}/${r.name}`] = {
+      parameters: [param("pretty", "string", "If 'true', then the output is pretty printed.")],
+      post: {
+        tags: ["authentication_v1"],
+        description: `create a ${r.kind}`,
+        operationId: `createAuthenticationV1${r.kind}`,
+        parameters: params,
+        requestBody: { content: content(r.kind), required: true },
+        responses: { "200": { description: "OK", content: content(r.kind) }, "201": { description: "Created", content: content(r.kind) }, "202": { description: "Accepted", content: content(r.kind) }, "401": { description: "Unauthorized" } },
+        "x-kubernetes-action": "post",
+        "x-kubernetes-group-version-kind": { group: AUTHENTICATION_GROUP, kind: r.kind, version: AUTHENTICATION_VERSION },
+      },
+    };
+  }
+  return {
+    openapi: "3.0.0",
+    info: { title: "Kubernetes", version: "unversioned" },
+    paths,
+    components: { schemas, securitySchemes: { BearerToken: { type: "apiKey", description: "Bearer Token authentication", name: "authorization", in: "header" } } },
+    security: [{ BearerToken: [] }],
+  };
+}
+
+/** Adds this group-version to an /openapi/v3 index document. */
+export function withAuthenticationOpenAPIIndex(index: { paths?: Record<string, unknown> }): object {
+  const key = `apis/${GV}`;
+  const paths = { ...(index.paths ?? {}), [key]: { serverRelativeURL: `/openapi/v3/${key}?hash=${openAPIV3Hash(authenticationOpenAPIV3())}` } };
+  return { ...index, paths: Object.fromEntries(Object.entries(paths).sort(([x], [y]) => x.localeCompare(y))) };
+}
+
+export const AUTHENTICATION_OPENAPI_PATH = `/openapi/v3/apis/${GV}`;
 
 // ---------------------------------------------------------------- routing
 

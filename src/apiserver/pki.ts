@@ -116,24 +116,43 @@ function subject(cn: string, orgs: string[] = []): Record<string, string[]>[] {
   return [...orgs.map((o) => ({ O: [o] })), { CN: [cn] }];
 }
 
-async function createCA(cn: string): Promise<CertKey> {
+type Extension = InstanceType<X509Lib["Extension"]>;
+
+/** Valid from a minute ago (tolerates clock skew between nodes) for `days`. */
+function validity(days: number): { notBefore: Date; notAfter: Date } {
+  const now = Date.now();
+  return { notBefore: new Date(now - 60_000), notAfter: new Date(now + days * DAY) };
+}
+
+async function certKey(cert: { toString(format: "pem"): string }, keys: webcrypto.CryptoKeyPair): Promise<CertKey> {
+  return { certPem: cert.toString("pem") + "\n", keyPem: await keyToPem(keys.privateKey) };
+}
+
+function sanExtension(lib: X509Lib, hosts: string[]): Extension {
+  return new lib.SubjectAlternativeNameExtension(hosts.map((h) => (isIP(h) ? { type: "ip" as const, value: h } : { type: "dns" as const, value: h })));
+}
+
+/** A fresh key pair and a certificate for it signed by itself (the cluster CA, or a kubelet's stand-alone serving certificate). */
+async function selfSigned(cn: string, days: number, extensions: (lib: X509Lib, keys: webcrypto.CryptoKeyPair) => Promise<Extension[]>): Promise<CertKey> {
   const lib = await loadX509();
   const keys = await newKeys();
-  const now = Date.now();
   const cert = await lib.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: subject(cn),
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + CA_DAYS * DAY),
+    ...validity(days),
     keys: keys as DomCrypto,
     signingAlgorithm: EC,
-    extensions: [
-      new lib.BasicConstraintsExtension(true, undefined, true),
-      new lib.KeyUsagesExtension(lib.KeyUsageFlags.keyCertSign | lib.KeyUsageFlags.cRLSign | lib.KeyUsageFlags.digitalSignature, true),
-      await lib.SubjectKeyIdentifierExtension.create(keys.publicKey as DomCrypto),
-    ],
+    extensions: await extensions(lib, keys),
   });
-  return { certPem: cert.toString("pem") + "\n", keyPem: await keyToPem(keys.privateKey) };
+  return certKey(cert, keys);
+}
+
+function createCA(cn: string): Promise<CertKey> {
+  return selfSigned(cn, CA_DAYS, async (lib, keys) => [
+    new lib.BasicConstraintsExtension(true, undefined, true),
+    new lib.KeyUsagesExtension(lib.KeyUsageFlags.keyCertSign | lib.KeyUsageFlags.cRLSign | lib.KeyUsageFlags.digitalSignature, true),
+    await lib.SubjectKeyIdentifierExtension.create(keys.publicKey as DomCrypto),
+  ]);
 }
 
 interface LeafSpec {
@@ -147,55 +166,37 @@ async function issueLeaf(ca: CertKey, spec: LeafSpec): Promise<CertKey> {
   const lib = await loadX509();
   const caCert = new lib.X509Certificate(ca.certPem);
   const [keys, signingKey] = await Promise.all([newKeys(), importSigningKey(ca.keyPem)]);
-  const now = Date.now();
-  const extensions: InstanceType<X509Lib["Extension"]>[] = [
+  const extensions: Extension[] = [
     new lib.BasicConstraintsExtension(false, undefined, true),
     new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature, true),
     new lib.ExtendedKeyUsageExtension([spec.usage === "server" ? lib.ExtendedKeyUsage.serverAuth : lib.ExtendedKeyUsage.clientAuth]),
     await lib.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
   ];
-  if (spec.hosts?.length) {
-    extensions.push(
-      new lib.SubjectAlternativeNameExtension(spec.hosts.map((h) => (isIP(h) ? { type: "ip" as const, value: h } : { type: "dns" as const, value: h }))),
-    );
-  }
+  if (spec.hosts?.length) extensions.push(sanExtension(lib, spec.hosts));
   const cert = await lib.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: subject(spec.cn, spec.orgs),
     issuer: caCert.subject,
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + LEAF_DAYS * DAY),
+    ...validity(LEAF_DAYS),
     publicKey: keys.publicKey as DomCrypto,
     signingKey: signingKey as DomCrypto,
     signingAlgorithm: EC,
     extensions,
   });
-  return { certPem: cert.toString("pem") + "\n", keyPem: await keyToPem(keys.privateKey) };
+  return certKey(cert, keys);
 }
 
 /**
  * A self-signed serving certificate (no CA), as a kubelet makes for its own HTTPS port
  * when it has no CA-issued one; clients that do not pin it skip verification.
  */
-export async function selfSignedServingCert(hosts: string[], cn = hosts[0] ?? "tugboat"): Promise<CertKey> {
-  const lib = await loadX509();
-  const keys = await newKeys();
-  const now = Date.now();
-  const cert = await lib.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: subject(cn),
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + LEAF_DAYS * DAY),
-    keys: keys as DomCrypto,
-    signingAlgorithm: EC,
-    extensions: [
-      new lib.BasicConstraintsExtension(false, undefined, true),
-      new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature, true),
-      new lib.ExtendedKeyUsageExtension([lib.ExtendedKeyUsage.serverAuth]),
-      new lib.SubjectAlternativeNameExtension(hosts.map((h) => (isIP(h) ? { type: "ip" as const, value: h } : { type: "dns" as const, value: h }))),
-    ],
-  });
-  return { certPem: cert.toString("pem") + "\n", keyPem: await keyToPem(keys.privateKey) };
+export function selfSignedServingCert(hosts: string[], cn = hosts[0] ?? "tugboat"): Promise<CertKey> {
+  return selfSigned(cn, LEAF_DAYS, async (lib) => [
+    new lib.BasicConstraintsExtension(false, undefined, true),
+    new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature, true),
+    new lib.ExtendedKeyUsageExtension([lib.ExtendedKeyUsage.serverAuth]),
+    sanExtension(lib, hosts),
+  ]);
 }
 
 /** Loopback names, the machine's hostname and the requested hosts; unspecified addresses expand to every interface. */

@@ -20,7 +20,7 @@ import { handleResource, type StreamingHandler } from "./handlers.js";
 import type { PodUpgradeHandler } from "./podproxy.js";
 import { serviceAccountTokenIssuer } from "./tokenrequest.js";
 import { buildOpenAPIV3GroupVersion, buildOpenAPIV3Index } from "./openapi.js";
-import { authenticationAPIHandler, authenticationDiscoveryGroup } from "./authenticationapi.js";
+import { AUTHENTICATION_OPENAPI_PATH, authenticationAPIHandler, authenticationDiscoveryGroup, authenticationOpenAPIV3, withAuthenticationOpenAPIIndex } from "./authenticationapi.js";
 
 /** The Kubernetes release whose API we implement (kubectl's dispatcher picks kubectl.1.32). */
 export const KUBERNETES_VERSION = { major: "1", minor: "32", patch: "0" };
@@ -208,15 +208,17 @@ export class ApiServer {
 
   private openapi(res: ServerResponse, path: string): void {
     const defs = this.opts.registry.catalogue.defs;
-    if (path === "/openapi/v3") return sendJSON(res, 200, buildOpenAPIV3Index(defs));
+    if (path === "/openapi/v3") return sendJSON(res, 200, withAuthenticationOpenAPIIndex(buildOpenAPIV3Index(defs)));
     const m = /^\/openapi\/v3\/(api\/v1|apis\/([^/]+)\/([^/]+))$/.exec(path);
     if (!m) throw new NotFoundPath();
     const group = m[2] ?? "";
     const version = m[3] ?? "v1";
-    if (!this.opts.registry.catalogue.inGroupVersion(group, version).length) throw new NotFoundPath();
+    // authentication.k8s.io/v1 is served outside the catalogue (authenticationapi.ts).
+    const authentication = path === AUTHENTICATION_OPENAPI_PATH;
+    if (!authentication && !this.opts.registry.catalogue.inGroupVersion(group, version).length) throw new NotFoundPath();
     let cached = this.openapiCache.get(path);
     if (!cached) {
-      const body = JSON.stringify(buildOpenAPIV3GroupVersion(defs, group, version));
+      const body = JSON.stringify(authentication ? authenticationOpenAPIV3() : buildOpenAPIV3GroupVersion(defs, group, version));
       cached = { body, hash: "" };
       this.openapiCache.set(path, cached);
     }

@@ -1,10 +1,10 @@
-// The kube-api-access volume admission (unregistered plugin, driven through a real
-// registry with the plugin appended) and the kube-root-ca.crt publisher controller.
+// The kube-api-access volume admission (registered in every Registry, driven through a
+// real one) and the kube-root-ca.crt publisher controller.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startTestApi } from "./testing.js";
-import { serviceAccountTokenVolumeAdmission, SERVICE_ACCOUNT_MOUNT_PATH } from "./tokenrequest-admission.js";
+import { SERVICE_ACCOUNT_MOUNT_PATH } from "./tokenrequest-admission.js";
 import { rootCACertPublisher } from "../controllers/rootcacertpublisher.js";
 import { runController } from "../client/controller.js";
 import { MemoryEventRecorder } from "../client/events.js";
@@ -13,8 +13,7 @@ import { SharedInformerFactory } from "../client/sharedinformers.js";
 test("pods get a kube-api-access projected volume unless automount is off", async (t) => {
   const api = await startTestApi();
   t.after(() => api.close());
-  const saDef = api.registry.def("v1/serviceaccounts");
-  api.registry.admission.push(serviceAccountTokenVolumeAdmission((ns, name) => api.registry.get(saDef, ns, name).catch(() => undefined)));
+  assert.ok(api.registry.admission.some((a) => a.name === "ServiceAccountTokenVolume"));
   const c = api.client;
   await c.create("v1/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "quiet", namespace: "default" }, automountServiceAccountToken: false } as any);
   const mk = (name: string, spec: Record<string, unknown>) => c.create("v1/pods", { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default" }, spec: { containers: [{ name: "a", image: "busybox" }], ...spec } });

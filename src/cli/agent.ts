@@ -5,6 +5,7 @@
 // command table; the flags and the work live here and are loaded lazily.
 
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { UsageError, type FlagSpec } from "./flags.js";
 
@@ -53,6 +54,15 @@ export async function agentOptionsFrom(v: Values) {
   const kubeletPort = Number(v["kubelet-port"] ?? 10250);
   if (!Number.isInteger(kubeletPort) || kubeletPort < 0 || kubeletPort > 65535) throw new UsageError(`--kubelet-port must be a port number, got ${String(v["kubelet-port"])}`);
   if (!Number.isInteger(maxPods) || maxPods < 1) throw new UsageError(`--max-pods must be a positive integer, got ${String(v["max-pods"])}`);
+  const podCIDR = v["pod-cidr"];
+  const cidr = typeof podCIDR === "string" ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(podCIDR) : null;
+  if (typeof podCIDR === "string" && (!cidr || cidr.slice(1, 5).some((o) => Number(o) > 255) || Number(cidr[5]) < 8 || Number(cidr[5]) > 30)) throw new UsageError(`--pod-cidr must be an IPv4 CIDR like 10.42.7.0/24, got ${JSON.stringify(podCIDR)}`);
+  for (const f of ["node-ip", "cluster-dns"]) {
+    const ip = v[f];
+    if (typeof ip === "string" && isIP(ip) !== 4) throw new UsageError(`--${f} must be an IPv4 address, got ${JSON.stringify(ip)}`);
+  }
+  const bridge = String(v["cni-bridge"] ?? "tug0");
+  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) throw new UsageError(`--cni-bridge must be an interface name of at most 15 characters, got ${JSON.stringify(bridge)}`);
   try {
     return {
       nodeName: v["node-name"] as string | undefined,
@@ -81,6 +91,7 @@ export async function runRealAgent(v: Values, signal: AbortSignal): Promise<numb
   const { nodeClient } = await import("./up.js");
   const { realAgent } = await import("../agent/agent.js");
   const { loadKubeconfig } = await import("../client/kubeconfig.js");
+  const opts = await agentOptionsFrom(v);
   let client;
   let caPEM: string | undefined;
   if (v.kubeconfig) {
@@ -91,7 +102,10 @@ export async function runRealAgent(v: Values, signal: AbortSignal): Promise<numb
     caPEM = readFileSync(String(v["ca-file"]), "utf8");
     client = createHttpClient({ server: String(v.server), token: String(v.token), ca: caPEM });
   }
-  const opts = await agentOptionsFrom(v);
+  if (process.platform !== "linux" || process.getuid?.() !== 0) {
+    console.error("tug agent: running containers needs root on Linux (or simulate nodes with --hollow N)");
+    return 1;
+  }
   const agent = realAgent({
     ...opts,
     client,

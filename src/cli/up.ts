@@ -125,6 +125,18 @@ export async function runUpReal(o: UpRealOptions, signal: AbortSignal): Promise<
   const { realAgent } = await import("../agent/agent.js");
   const agentOpts = await agentOptionsFrom(o.values);
   const log = consoleLogger("up");
+  // Host checks before anything listens: a node that cannot run is an error, not a half cluster.
+  if (process.platform !== "linux" || process.getuid?.() !== 0) {
+    console.error("tug up: running containers needs root on Linux (sudo npx tug up), or simulate nodes with --hollow-nodes N");
+    return 1;
+  }
+  const { ensureNodeDependencies } = await import("../agent/node/deps.js");
+  try {
+    await ensureNodeDependencies({ install: agentOpts.installDependencies, log: (l) => console.error(`tug up: ${l}`) });
+  } catch (err) {
+    console.error(`tug up: ${(err as Error).message}`);
+    return 1;
+  }
   let kubeconfigPath = "";
   let url = "";
   let client: Client | undefined;

@@ -2,24 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { KObject } from "../apimachinery/types.js";
 import { nowRFC3339 } from "../apimachinery/types.js";
-import { startTestApi } from "../apiserver/testing.js";
 import { FakeClock } from "../client/clock.js";
-import { runController } from "../client/controller.js";
-import { MemoryEventRecorder } from "../client/events.js";
-import { SharedInformerFactory } from "../client/sharedinformers.js";
 import { CRONJOB_SCHEDULED_TIMESTAMP, cronJobController, missedRuns, parseSchedule } from "./cronjob.js";
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep, startControllers, until } from "./testing.js";
 
 function cronJob(name: string, spec: Record<string, unknown>): KObject {
   return {
@@ -37,17 +22,7 @@ function cronJob(name: string, spec: Record<string, unknown>): KObject {
 async function setup(t: { after(fn: () => Promise<void>): void }) {
   // Fake time starts just after real time: creationTimestamp comes from the real clock.
   const clock = new FakeClock(Math.ceil(Date.now() / 1000) * 1000 + 1000);
-  const api = await startTestApi();
-  const ac = new AbortController();
-  const informers = new SharedInformerFactory(api.client, { clock });
-  const recorder = new MemoryEventRecorder();
-  const run = runController(cronJobController, { client: api.client, informers, recorder, clock }, ac.signal);
-  t.after(async () => {
-    ac.abort();
-    await run;
-    await informers.stopped();
-    await api.close();
-  });
+  const { api, recorder } = await startControllers(t, cronJobController, { clock });
   const jobs = async () => (await api.client.list("batch/v1/jobs", { namespace: "default" })).items;
   /** Moves fake time to just past the next minute boundary. */
   const toNextMinute = async () => {

@@ -2,23 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { KObject } from "../apimachinery/types.js";
 import { nowRFC3339 } from "../apimachinery/types.js";
-import { startTestApi } from "../apiserver/testing.js";
-import { runController } from "../client/controller.js";
-import { MemoryEventRecorder } from "../client/events.js";
-import { SharedInformerFactory } from "../client/sharedinformers.js";
 import { daemonPodNode, daemonSetController, nodeShouldRunDaemonPod, scaledValue } from "./daemonset.js";
 import { REVISION_HASH_LABEL } from "./controllerrevision.js";
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep, startControllers, until } from "./testing.js";
 
 const node = (name: string, spec: Record<string, unknown> = {}, labels: Record<string, string> = {}): KObject => ({
   apiVersion: "v1",
@@ -41,17 +27,7 @@ function ds(name: string, podSpec: Record<string, unknown> = {}, spec: Record<st
 }
 
 async function setup(t: { after(fn: () => Promise<void>): void }) {
-  const api = await startTestApi();
-  const ac = new AbortController();
-  const informers = new SharedInformerFactory(api.client);
-  const recorder = new MemoryEventRecorder();
-  const run = runController(daemonSetController(), { client: api.client, informers, recorder }, ac.signal);
-  t.after(async () => {
-    ac.abort();
-    await run;
-    await informers.stopped();
-    await api.close();
-  });
+  const { api, recorder } = await startControllers(t, daemonSetController());
   const pods = async () => (await api.client.list("v1/pods", { namespace: "default" })).items.filter((p) => !p.metadata.deletionTimestamp);
   const podNodes = async () => (await pods()).map((p) => daemonPodNode(p)!).sort();
   return { api, recorder, pods, podNodes };

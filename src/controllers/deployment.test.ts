@@ -1,37 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { KObject } from "../apimachinery/types.js";
-import { startTestApi } from "../apiserver/testing.js";
 import type { Client } from "../client/types.js";
-import { runController, type Controller } from "../client/controller.js";
-import { MemoryEventRecorder } from "../client/events.js";
-import { SharedInformerFactory } from "../client/sharedinformers.js";
 import { FakeClock } from "../client/clock.js";
 import { replicaSetController } from "./replicaset.js";
 import { deploymentController } from "./deployment.js";
 import { POD_TEMPLATE_HASH_LABEL, podTemplateHash } from "./podtemplatehash.js";
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("timed out waiting for condition");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function withControllers(t: { after(fn: () => Promise<void>): void }, ctrls: Controller[], clock?: FakeClock): Promise<Client> {
-  const api = await startTestApi();
-  const ac = new AbortController();
-  const informers = new SharedInformerFactory(api.client, { clock });
-  const runs = ctrls.map((c) => runController(c, { client: api.client, informers, clock, recorder: new MemoryEventRecorder() }, ac.signal));
-  t.after(async () => {
-    ac.abort();
-    await Promise.all(runs);
-    await informers.stopped();
-    await api.close();
-  });
-  return api.client;
-}
+import { startControllers, until } from "./testing.js";
 
 /** Stands in for kubelets: every pod that appears becomes Running and Ready. */
 function fakeKubelet(c: Client, onTick?: () => Promise<void>): { stop(): Promise<void> } {
@@ -88,7 +63,7 @@ async function rolledOut(c: Client, image: string, replicas: number): Promise<bo
 }
 
 test("a rolling update with maxUnavailable=0 never drops below the desired available pods; undo reuses the old ReplicaSet", async (t) => {
-  const c = await withControllers(t, [replicaSetController(), deploymentController()]);
+  const { client: c } = await startControllers(t, [replicaSetController(), deploymentController()]);
   let minReady = Infinity;
   let sampling = false;
   const kubelet = fakeKubelet(c, async () => {
@@ -144,7 +119,7 @@ test("a rolling update with maxUnavailable=0 never drops below the desired avail
 });
 
 test("a paused deployment scales but does not roll out until resumed", async (t) => {
-  const c = await withControllers(t, [replicaSetController(), deploymentController()]);
+  const { client: c } = await startControllers(t, [replicaSetController(), deploymentController()]);
   const kubelet = fakeKubelet(c);
   t.after(() => kubelet.stop());
   await c.create("apps/v1/deployments", deployment("app:v1", 2));
@@ -165,7 +140,7 @@ test("a paused deployment scales but does not roll out until resumed", async (t)
 });
 
 test("Recreate scales the old ReplicaSet to zero before the new one starts; history is trimmed", async (t) => {
-  const c = await withControllers(t, [replicaSetController(), deploymentController()]);
+  const { client: c } = await startControllers(t, [replicaSetController(), deploymentController()]);
   let mixed = 0;
   const kubelet = fakeKubelet(c, async () => {
     const pods = (await c.list("v1/pods", { namespace: "default" })).items;
@@ -189,7 +164,7 @@ test("Recreate scales the old ReplicaSet to zero before the new one starts; hist
 test("a rollout that makes no progress within progressDeadlineSeconds is reported as ProgressDeadlineExceeded", async (t) => {
   const clock = new FakeClock();
   // No kubelet: the pod never becomes ready.
-  const c = await withControllers(t, [replicaSetController(), deploymentController()], clock);
+  const { client: c } = await startControllers(t, [replicaSetController(), deploymentController()], { clock });
   const d = deployment("app:v1", 1);
   d.spec.progressDeadlineSeconds = 30;
   await c.create("apps/v1/deployments", d);
@@ -207,7 +182,7 @@ test("a rollout that makes no progress within progressDeadlineSeconds is reporte
 
 test("scaling mid-rollout spreads the new replicas proportionally (the docs' example)", async (t) => {
   // No kubelet: no pod becomes available, so the rollout stops at old 8 / new 5.
-  const c = await withControllers(t, [replicaSetController(), deploymentController()]);
+  const { client: c } = await startControllers(t, [replicaSetController(), deploymentController()]);
   await c.create("apps/v1/deployments", deployment("app:v1", 10, { type: "RollingUpdate", rollingUpdate: { maxSurge: 3, maxUnavailable: 2 } }));
   await until(async () => (await listRS(c))[0]?.spec.replicas === 10);
   await c.patch("apps/v1/deployments", "default", "web", "merge", { spec: { template: { spec: { containers: [{ name: "c", image: "app:v2" }] } } } });

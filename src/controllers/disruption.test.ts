@@ -1,34 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { nowRFC3339 } from "../apimachinery/types.js";
-import { startTestApi } from "../apiserver/testing.js";
 import { FakeClock } from "../client/clock.js";
-import { runController } from "../client/controller.js";
-import { MemoryEventRecorder } from "../client/events.js";
-import { SharedInformerFactory } from "../client/sharedinformers.js";
 import { disruptionController } from "./disruption.js";
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("timed out waiting for condition");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { startControllers, until } from "./testing.js";
 
 test("PDB status follows healthy pods, the owning Deployment's scale, and expires disruptedPods", async (t) => {
-  const api = await startTestApi();
-  const c = api.client;
   const clock = new FakeClock();
-  const informers = new SharedInformerFactory(c, { clock });
-  const ac = new AbortController();
-  const run = runController(disruptionController(), { client: c, informers, clock, recorder: new MemoryEventRecorder() }, ac.signal);
-  t.after(async () => {
-    ac.abort();
-    await run;
-    await informers.stopped();
-    await api.close();
-  });
+  const { client: c } = await startControllers(t, disruptionController(), { clock });
 
   const labels = { app: "db" };
   const template = { metadata: { labels }, spec: { containers: [{ name: "db", image: "postgres" }] } };

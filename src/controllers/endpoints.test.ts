@@ -1,35 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { KObject } from "../apimachinery/types.js";
-import { startTestApi } from "../apiserver/testing.js";
 import type { Client } from "../client/types.js";
-import { runController, type Controller } from "../client/controller.js";
-import { MemoryEventRecorder } from "../client/events.js";
-import { SharedInformerFactory } from "../client/sharedinformers.js";
 import { endpointsController } from "./endpoints.js";
 import { endpointSliceController } from "./endpointslice.js";
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("timed out waiting for condition");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function withControllers(t: { after(fn: () => Promise<void>): void }, ctrls: Controller[]): Promise<Client> {
-  const api = await startTestApi();
-  const ac = new AbortController();
-  const informers = new SharedInformerFactory(api.client);
-  const runs = ctrls.map((c) => runController(c, { client: api.client, informers, recorder: new MemoryEventRecorder() }, ac.signal));
-  t.after(async () => {
-    ac.abort();
-    await Promise.all(runs);
-    await informers.stopped();
-    await api.close();
-  });
-  return api.client;
-}
+import { startControllers, until } from "./testing.js";
 
 async function runningPod(c: Client, name: string, ip: string, ready: boolean, labels = { app: "web" }): Promise<KObject> {
   const pod = await c.create("v1/pods", {
@@ -58,7 +33,7 @@ const service: KObject = {
 };
 
 test("Endpoints and EndpointSlices follow ready and unready pods, with named target ports", async (t) => {
-  const c = await withControllers(t, [endpointsController(), endpointSliceController()]);
+  const { client: c } = await startControllers(t, [endpointsController(), endpointSliceController()]);
   await runningPod(c, "a", "10.1.0.2", true);
   await runningPod(c, "b", "10.1.0.3", false);
   await runningPod(c, "other", "10.1.0.9", true, { app: "db" });
@@ -129,7 +104,7 @@ test("Endpoints and EndpointSlices follow ready and unready pods, with named tar
 });
 
 test("publishNotReadyAddresses publishes unready pods as ready addresses", async (t) => {
-  const c = await withControllers(t, [endpointsController()]);
+  const { client: c } = await startControllers(t, [endpointsController()]);
   await runningPod(c, "b", "10.1.0.3", false);
   await c.create("v1/services", { ...service, spec: { ...service.spec, publishNotReadyAddresses: true } });
   await until(async () => {

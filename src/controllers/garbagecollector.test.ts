@@ -2,26 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { KObject, OwnerReference } from "../apimachinery/types.js";
 import { startTestApi } from "../apiserver/testing.js";
-import type { Client } from "../client/types.js";
-import { SharedInformerFactory } from "../client/sharedinformers.js";
 import { GarbageCollector, resourcesFromDefs } from "./garbagecollector.js";
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("timed out waiting for condition");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function exists(c: Client, gvr: string, ns: string, name: string): Promise<KObject | undefined> {
-  try {
-    return await c.get(gvr, ns, name);
-  } catch (e) {
-    if ((e as { code?: number }).code === 404) return undefined;
-    throw e;
-  }
-}
+import { getIfExists, runControllers, until } from "./testing.js";
 
 const ref = (o: KObject, extra: Partial<OwnerReference> = {}): OwnerReference => ({
   apiVersion: "v1",
@@ -33,16 +15,7 @@ const ref = (o: KObject, extra: Partial<OwnerReference> = {}): OwnerReference =>
 
 async function withGC(t: { after(fn: () => Promise<void>): void }) {
   const api = await startTestApi();
-  const ac = new AbortController();
-  const informers = new SharedInformerFactory(api.client);
-  const gc = new GarbageCollector(resourcesFromDefs(api.registry.catalogue.defs), { client: api.client, informers });
-  const run = gc.run(ac.signal);
-  t.after(async () => {
-    ac.abort();
-    await run;
-    await informers.stopped();
-    await api.close();
-  });
+  runControllers(t, api, ({ client, informers }, signal) => new GarbageCollector(resourcesFromDefs(api.registry.catalogue.defs), { client, informers }).run(signal));
   const c = api.client;
   const cm = (name: string, owners?: OwnerReference[], finalizers?: string[]) =>
     c.create("v1/configmaps", {
@@ -56,7 +29,7 @@ async function withGC(t: { after(fn: () => Promise<void>): void }) {
       kind: "Secret",
       metadata: { name, namespace: "default", ownerReferences: owners, ...(finalizers ? { finalizers } : {}) },
     });
-  return { c, cm, secret, gc };
+  return { c, cm, secret };
 }
 
 test("resourcesFromDefs keeps one listable resource per storage", async () => {
@@ -81,14 +54,14 @@ test("background: dependents whose owners are all gone are deleted; live owners 
   await secret("two-parents", [ref(owner), ref(other)]);
   await secret("orphaned-at-birth", [{ apiVersion: "v1", kind: "ConfigMap", name: "ghost", uid: "00000000-0000-0000-0000-000000000000" }]);
   await secret("unknown-kind-owner", [{ apiVersion: "example.com/v1", kind: "Widget", name: "w", uid: "11111111-1111-1111-1111-111111111111" }]);
-  await until(async () => !(await exists(c, "v1/secrets", "default", "orphaned-at-birth")));
+  await until(async () => !(await getIfExists(c, "v1/secrets", "default", "orphaned-at-birth")));
   await c.delete("v1/configmaps", "default", "owner");
-  await until(async () => !(await exists(c, "v1/secrets", "default", "only-child")));
+  await until(async () => !(await getIfExists(c, "v1/secrets", "default", "only-child")));
   // The surviving owner keeps its dependent; the dangling reference is dropped.
-  await until(async () => (await exists(c, "v1/secrets", "default", "two-parents"))?.metadata.ownerReferences?.length === 1);
+  await until(async () => (await getIfExists(c, "v1/secrets", "default", "two-parents"))?.metadata.ownerReferences?.length === 1);
   const kept = (await c.get("v1/secrets", "default", "two-parents")).metadata.ownerReferences!;
   assert.equal(kept[0].uid, other.metadata.uid);
-  assert.ok(await exists(c, "v1/secrets", "default", "unknown-kind-owner"), "an owner kind we do not watch is never assumed gone");
+  assert.ok(await getIfExists(c, "v1/secrets", "default", "unknown-kind-owner"), "an owner kind we do not watch is never assumed gone");
 });
 
 test("a same-named replacement owner with a new uid does not adopt old dependents", async (t) => {
@@ -97,7 +70,7 @@ test("a same-named replacement owner with a new uid does not adopt old dependent
   await secret("child-of-first", [ref(first)]);
   await c.delete("v1/configmaps", "default", "reborn");
   await cm("reborn");
-  await until(async () => !(await exists(c, "v1/secrets", "default", "child-of-first")));
+  await until(async () => !(await getIfExists(c, "v1/secrets", "default", "child-of-first")));
 });
 
 test("orphan: the owner's finalizer makes the GC release dependents, then the owner goes", async (t) => {
@@ -105,12 +78,12 @@ test("orphan: the owner's finalizer makes the GC release dependents, then the ow
   const owner = await cm("parent");
   await secret("kid", [ref(owner, { controller: true, blockOwnerDeletion: true })]);
   await c.delete("v1/configmaps", "default", "parent", { propagationPolicy: "Orphan" });
-  await until(async () => !(await exists(c, "v1/configmaps", "default", "parent")));
+  await until(async () => !(await getIfExists(c, "v1/configmaps", "default", "parent")));
   const kid = await c.get("v1/secrets", "default", "kid");
   assert.equal(kid.metadata.ownerReferences, undefined);
   // Stays orphaned (nothing left to collect).
   await new Promise((r) => setTimeout(r, 100));
-  assert.ok(await exists(c, "v1/secrets", "default", "kid"));
+  assert.ok(await getIfExists(c, "v1/secrets", "default", "kid"));
 });
 
 test("foreground: the owner waits for blocking dependents, then its finalizer is removed", async (t) => {
@@ -123,14 +96,14 @@ test("foreground: the owner waits for blocking dependents, then its finalizer is
   const res = await c.delete("v1/configmaps", "default", "fg", { propagationPolicy: "Foreground" });
   assert.ok(res.metadata.deletionTimestamp);
   assert.ok(res.metadata.finalizers?.includes("foregroundDeletion"));
-  await until(async () => !(await exists(c, "v1/secrets", "default", "non-blocker")));
-  await until(async () => !(await exists(c, "v1/secrets", "default", "grandchild")));
-  await until(async () => !(await exists(c, "v1/configmaps", "default", "grandchild-owner")));
+  await until(async () => !(await getIfExists(c, "v1/secrets", "default", "non-blocker")));
+  await until(async () => !(await getIfExists(c, "v1/secrets", "default", "grandchild")));
+  await until(async () => !(await getIfExists(c, "v1/configmaps", "default", "grandchild-owner")));
   // The held dependent is deleting but still there, so the owner must still be there.
-  await until(async () => !!(await exists(c, "v1/secrets", "default", "blocker"))?.metadata.deletionTimestamp);
-  const waiting = await exists(c, "v1/configmaps", "default", "fg");
+  await until(async () => !!(await getIfExists(c, "v1/secrets", "default", "blocker"))?.metadata.deletionTimestamp);
+  const waiting = await getIfExists(c, "v1/configmaps", "default", "fg");
   assert.ok(waiting?.metadata.deletionTimestamp);
   const blocker = await c.get("v1/secrets", "default", "blocker");
   await c.update("v1/secrets", { ...blocker, metadata: { ...blocker.metadata, finalizers: [] } });
-  await until(async () => !(await exists(c, "v1/configmaps", "default", "fg")));
+  await until(async () => !(await getIfExists(c, "v1/configmaps", "default", "fg")));
 });

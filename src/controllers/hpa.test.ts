@@ -3,18 +3,8 @@ import assert from "node:assert/strict";
 import { startTestApi, type TestApi } from "../apiserver/testing.js";
 import type { MetricsSource } from "../apiserver/metrics.js";
 import { FakeClock, flushMicrotasks } from "../client/clock.js";
-import { runController } from "../client/controller.js";
-import { MemoryEventRecorder } from "../client/events.js";
-import { SharedInformerFactory } from "../client/sharedinformers.js";
 import { hpaController } from "./hpa.js";
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("timed out waiting for condition");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { runControllers, until } from "./testing.js";
 
 /** A MetricsSource whose per-pod usage the test sets, counting reads (one per HPA sync). */
 function testSource(ns: string, pods: string[]): MetricsSource & { cpu: string; memory: string; reads: number } {
@@ -49,16 +39,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }, podNames: stri
   }
   const source = testSource("default", podNames);
   const clock = new FakeClock();
-  const recorder = new MemoryEventRecorder();
-  const informers = new SharedInformerFactory(c, { clock });
-  const ac = new AbortController();
-  const run = runController(hpaController({ metrics: source, syncPeriodMs: 15_000 }), { client: c, informers, clock, recorder }, ac.signal);
-  t.after(async () => {
-    ac.abort();
-    await run;
-    await informers.stopped();
-    await api.close();
-  });
+  const { recorder } = runControllers(t, api, hpaController({ metrics: source, syncPeriodMs: 15_000 }), { clock });
   const replicasNow = async () => (await c.get("apps/v1/deployments", "default", "web")).spec.replicas as number;
   /** Moves fake time by one sync period and waits until the HPA has evaluated once more. */
   const tick = async (ms = 15_000) => {

@@ -2,22 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { KObject } from "../apimachinery/types.js";
 import { nowRFC3339 } from "../apimachinery/types.js";
-import { startTestApi } from "../apiserver/testing.js";
 import { FakeClock } from "../client/clock.js";
-import { runController } from "../client/controller.js";
-import { MemoryEventRecorder } from "../client/events.js";
-import { SharedInformerFactory } from "../client/sharedinformers.js";
 import { JOB_COMPLETION_INDEX, JOB_TRACKING_FINALIZER, formatIndexes, jobController, parseIndexes } from "./job.js";
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { startControllers, until } from "./testing.js";
 
 function jobObj(name: string, spec: Record<string, unknown>): KObject {
   return {
@@ -40,17 +27,7 @@ function terminated(pod: KObject, exitCode: number, at: number): KObject {
 }
 
 async function setup(t: { after(fn: () => Promise<void>): void }, clock = new FakeClock(Math.ceil(Date.now() / 1000) * 1000 + 1000)) {
-  const api = await startTestApi();
-  const ac = new AbortController();
-  const informers = new SharedInformerFactory(api.client, { clock });
-  const recorder = new MemoryEventRecorder();
-  const run = runController(jobController, { client: api.client, informers, recorder, clock }, ac.signal);
-  t.after(async () => {
-    ac.abort();
-    await run;
-    await informers.stopped();
-    await api.close();
-  });
+  const { api, recorder } = await startControllers(t, jobController, { clock });
   const pods = async (job: string) => (await api.client.list("v1/pods", { namespace: "default" })).items.filter((p) => p.metadata.ownerReferences?.[0]?.name === job);
   return { api, clock, recorder, pods };
 }

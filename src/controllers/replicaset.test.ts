@@ -1,34 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { KObject } from "../apimachinery/types.js";
-import { startTestApi } from "../apiserver/testing.js";
 import type { Client } from "../client/types.js";
-import { runController, type Controller } from "../client/controller.js";
 import { MemoryEventRecorder } from "../client/events.js";
-import { SharedInformerFactory } from "../client/sharedinformers.js";
 import { compareForDeletion, replicaSetController } from "./replicaset.js";
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("timed out waiting for condition");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function withController(t: { after(fn: () => Promise<void>): void }, ctrl: Controller, recorder = new MemoryEventRecorder()): Promise<Client> {
-  const api = await startTestApi();
-  const ac = new AbortController();
-  const informers = new SharedInformerFactory(api.client);
-  const run = runController(ctrl, { client: api.client, informers, recorder }, ac.signal);
-  t.after(async () => {
-    ac.abort();
-    await run;
-    await informers.stopped();
-    await api.close();
-  });
-  return api.client;
-}
+import { startControllers, until } from "./testing.js";
 
 function replicaSet(name: string, replicas: number): KObject {
   return {
@@ -57,7 +33,7 @@ export async function markReady(c: Client, pod: KObject, since = new Date()): Pr
 }
 
 test("a ReplicaSet scales 0 → 3 → 1, deleting not-ready and most recently ready pods first", async (t) => {
-  const c = await withController(t, replicaSetController());
+  const { client: c } = await startControllers(t, replicaSetController());
   await c.create("apps/v1/replicasets", replicaSet("web", 0));
   await until(async () => (await c.get("apps/v1/replicasets", "default", "web")).status?.observedGeneration === 1);
   assert.equal((await podsOf(c, "web")).length, 0);
@@ -92,7 +68,7 @@ test("a ReplicaSet scales 0 → 3 → 1, deleting not-ready and most recently re
 });
 
 test("a ReplicaSet adopts matching orphans and releases pods whose labels change", async (t) => {
-  const c = await withController(t, replicaSetController());
+  const { client: c } = await startControllers(t, replicaSetController());
   const orphan = await c.create("v1/pods", {
     apiVersion: "v1",
     kind: "Pod",
@@ -132,7 +108,7 @@ test("deletion order ranks unscheduled, then not ready, then newest", () => {
 
 test("failed pod creates are reported as FailedCreate events and a ReplicaFailure condition", async (t) => {
   const recorder = new MemoryEventRecorder();
-  const c = await withController(t, replicaSetController(), recorder);
+  const { client: c } = await startControllers(t, replicaSetController(), { recorder });
   await c.create("v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "closing" } });
   await c.create("apps/v1/replicasets", { ...replicaSet("app", 0), metadata: { name: "app", namespace: "closing" } });
   // A terminating namespace refuses new pods (no namespace controller runs here to empty it).

@@ -221,6 +221,18 @@ export async function startMultiNodeCluster(o: ClusterOptions): Promise<MultiNod
     for (const n of nodes) out.push(...processesMentioning(n.dataDir));
     const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n");
     for (const n of nodes) for (const m of mounts) if (m.includes(n.dataDir)) out.push(`mount ${m}`);
+    // Bridges and nft tables live in the node namespaces; none may show up on the host.
+    const links = sh("ip", "-o", "link", "show");
+    let tables = "";
+    try {
+      tables = sh("nft", "list", "tables");
+    } catch {
+      /* no nft */
+    }
+    for (const n of nodes) {
+      if (links.includes(`${n.bridge}:`)) out.push(`host link ${n.bridge}`);
+      if (tables.includes(n.nftTable)) out.push(`host nft table ${n.nftTable}`);
+    }
     const routes = sh("ip", "route", "show");
     for (const cidr of o.podCIDRs) if (routes.includes(cidr)) out.push(`host route ${cidr}`);
     for (const ctrl of readdirSync("/sys/fs/cgroup")) {

@@ -1,3 +1,7 @@
+// Restart back-off (backoff.ts): Go duration strings, the 10 s → 5 min doubling with an
+// immediate first restart, the reset after a long run, configurable base/cap, and the
+// CrashLoopBackOff message wording.
+
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { crashLoopMessage, formatGoDuration, RestartBackoff } from "./backoff.js";

@@ -1,3 +1,7 @@
+// Container runtime configuration (containerconfig.ts): CPU shares/quota, memory limit,
+// oom_score_adj per QoS class, the security context with pod defaults, and runAsNonRoot
+// against explicit and image users.
+
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { KObject } from "../../apimachinery/types.js";

@@ -1,3 +1,7 @@
+// Container environment (env.ts): $(VAR) expansion, resourceFieldRef arithmetic, service
+// link variables, and resolution of ConfigMaps/Secrets/fieldRefs against a real test API,
+// including the kubelet's CreateContainerConfigError messages.
+
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { KObject } from "../../apimachinery/types.js";

@@ -7,7 +7,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
 import http from "node:http";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { KObject } from "../../apimachinery/types.js";
 import { startTestApi } from "../../apiserver/testing.js";
@@ -61,11 +63,17 @@ test("pod lifecycle on a real node", { skip: realNodeSkipReason(), timeout: 180_
       return p;
     };
     const get = (name: string) => c.get("v1/pods", "default", name);
-    const until = (name: string, what: string, pred: (p: KObject) => boolean, ms = 30_000) =>
-      waitFor(`${name}: ${what}`, async () => {
-        const p = await get(name);
-        return pred(p) ? p : undefined;
-      }, ms);
+    const until = async (name: string, what: string, pred: (p: KObject) => boolean, ms = 30_000) => {
+      let last: KObject | undefined;
+      try {
+        return await waitFor(`${name}: ${what}`, async () => {
+          last = await get(name);
+          return pred(last) ? last : undefined;
+        }, ms);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`);
+      }
+    };
     const cs = (p: KObject, i = 0) => p.status?.containerStatuses?.[i];
     const cond = (p: KObject, t: string) => p.status?.conditions?.find((x: any) => x.type === t)?.status;
     const sh = (script: string, extra: any = {}) => ({ name: "main", image: BUSYBOX_IMAGE, command: ["sh", "-c", script], ...extra });
@@ -168,6 +176,8 @@ test("pod lifecycle on a real node", { skip: realNodeSkipReason(), timeout: 180_
     assert.ok(delays.length >= 2, `growing delays seen: ${[...messages].join("; ")}`);
     for (const d of delays) assert.ok([1, 2, 4, 8].includes(d), `delay ${d}s`);
     const crashed = await get("crash");
+    const logs = readdirSync(join(node.dir, "pods", `default_crash_${uid}`, "main"));
+    assert.ok(logs.length <= 2 && logs.includes(`${cs(crashed).restartCount}.log`), `only the current and previous logs are kept: ${logs.join(" ")}`);
     assert.equal(cs(crashed).lastState.terminated.exitCode, 1);
     assert.equal(crashed.status.phase, "Running");
 

@@ -11,7 +11,7 @@
 // Concept files: sandboxconfig, containerstart (+ env, containerconfig, pullsecrets),
 // probes, hooks, termination, backoff, status.
 
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { KObject } from "../../apimachinery/types.js";
 import { deepCopy, nowRFC3339 } from "../../apimachinery/types.js";
@@ -22,13 +22,14 @@ import type { Logger } from "../../client/runnable.js";
 import type { EventRecorder, EventType } from "../../client/events.js";
 import { isNotFound, type ContainerRuntime, type PodSandboxConfig } from "../runtime/types.js";
 import { crashLoopMessage, RestartBackoff } from "./backoff.js";
-import { CONTAINER_KIND_LABEL, startContainerInstance, type ContainerInstance, type PodVolumes, type StartContext } from "./containerstart.js";
+import { adoptSandbox, reportedStatus } from "./adoption.js";
+import { startContainerInstance, type ContainerInstance, type PodVolumes, type StartContext } from "./containerstart.js";
 import type { EnvContext } from "./env.js";
 import { runPreStop } from "./hooks.js";
 import { PodProber } from "./probes.js";
 import { removePodCgroup, removePodFiles } from "./podcleanup.js";
 import { podHostsFile, podSandboxConfig, POD_UID_LABEL, type ClusterDNSOptions } from "./sandboxconfig.js";
-import { buildPodStatus, canonicalJSON, initDone, shouldRestart, shouldRestartInit, terminatedFrom, type RestartPolicy } from "./status.js";
+import { buildPodStatus, canonicalJSON, shouldRestart, shouldRestartInit, terminatedFrom, type RestartPolicy } from "./status.js";
 import { DEFAULT_TERMINATION_MESSAGE_PATH, podDir, remainingGrace, removeTerminationMessageFile, terminationMessage } from "./termination.js";
 
 export { POD_UID_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL } from "./sandboxconfig.js";
@@ -67,6 +68,9 @@ export class PodWorker {
   private initRecords = new Map<string, ContainerInstance>();
   private initialized = false;
   private podMessage: { reason: string; message: string } | undefined;
+  private sandboxError: string | undefined;
+  /** Grace period of the termination in progress. */
+  private terminatingGrace: number | undefined;
   private volumeMessage: string | undefined;
   private running = false;
   private dirty = false;
@@ -78,6 +82,8 @@ export class PodWorker {
   done = false;
   /** Terminal phase reached: containers stay down, only deletion is handled. */
   private finished = false;
+  /** The terminal status until it is in the API. */
+  private finalStatus: Record<string, any> | undefined;
 
   constructor(
     pod: KObject,
@@ -98,6 +104,12 @@ export class PodWorker {
   /** New state from the informer; a sync follows. */
   update(pod: KObject): void {
     this.pod = pod;
+    // A second delete with a shorter grace period shortens a termination in progress.
+    const grace = pod.metadata.deletionGracePeriodSeconds;
+    if (this.terminatingGrace !== undefined && typeof grace === "number" && grace < this.terminatingGrace) {
+      this.terminatingGrace = grace;
+      for (const r of [...this.initRecords.values(), ...this.records.values()]) if (r.id) void this.deps.runtime.stopContainer(r.id, grace).catch(() => {});
+    }
     this.kick();
   }
 
@@ -169,6 +181,7 @@ export class PodWorker {
     const pod = this.pod;
     if (pod.metadata.deletionTimestamp) {
       const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+      this.terminatingGrace = grace;
       await this.killPod(grace);
       this.done = true;
       try {
@@ -188,7 +201,11 @@ export class PodWorker {
       this.prober.stop();
       for (const sb of await this.deps.runtime.listPodSandboxes({ labelSelector: { [POD_UID_LABEL]: this.uid } })) await this.deps.runtime.stopPodSandbox(sb.id);
     }
-    if (this.finished) return;
+    if (this.finished) {
+      // The terminal status lost a write race: write it again over the newer pod.
+      if (this.finalStatus && (await this.putStatus(pod, this.finalStatus))) this.finalStatus = undefined;
+      return;
+    }
     this.startTime ??= pod.status?.startTime ?? nowRFC3339();
     if (await this.deadlineExceeded()) return;
     const policy: RestartPolicy = pod.spec?.restartPolicy ?? "Always";
@@ -211,7 +228,7 @@ export class PodWorker {
       this.prober.sync(
         probed
           .filter(({ r }) => r.id && r.status?.state === "Running")
-          .map(({ c, r }) => ({ name: c.name, id: r.id!, startedAt: r.status!.startedAt, spec: c, env: r.env, seed: this.reported(r.id!) })),
+          .map(({ c, r }) => ({ name: c.name, id: r.id!, startedAt: r.status!.startedAt, spec: c, env: r.env, seed: reportedStatus(this.pod, r.id!) })),
         this.podIP,
       );
       for (const { r } of probed) {
@@ -249,13 +266,6 @@ export class PodWorker {
     const policy: RestartPolicy = this.pod.spec?.restartPolicy ?? "Always";
     await this.writeStatus(this.pod, policy, this.pod.spec?.containers ?? [], this.pod.spec?.initContainers ?? [], true);
     return true;
-  }
-
-  /** What the API shows for a container instance (from an earlier run of this agent). */
-  private reported(id: string): { ready?: boolean; started?: boolean; lastTerminated?: any; imageID?: string } | undefined {
-    const all: any[] = [...(this.pod.status?.containerStatuses ?? []), ...(this.pod.status?.initContainerStatuses ?? [])];
-    const s = all.find((x) => x?.containerID === `containerd://${id}`);
-    return s ? { ready: s.ready === true, started: s.started === true, lastTerminated: s.lastState?.terminated, imageID: s.imageID } : undefined;
   }
 
   /** Volumes first, as the kubelet waits for attach/mount before creating the sandbox. */
@@ -346,6 +356,7 @@ export class PodWorker {
       await removeTerminationMessageFile(r.termFile);
       Object.assign(r, { id: undefined, status: undefined, termFile: undefined, message: undefined, reason: undefined, waiting: undefined });
       r.restartCount++;
+      await this.pruneLogs(c.name, r.restartCount);
     }
     if (r.id && r.status?.state === "Exited") {
       const st = r.status;
@@ -374,6 +385,7 @@ export class PodWorker {
       r.message = undefined;
       r.reason = undefined;
       r.restartCount++;
+      await this.pruneLogs(c.name, r.restartCount);
     }
     if (r.id && r.status?.state === "Created") {
       // Created but never started (agent died in between): start over.
@@ -381,7 +393,11 @@ export class PodWorker {
       r.id = undefined;
       r.status = undefined;
     }
-    if (!r.id) await startContainerInstance(this.startContext(kind), c, r);
+    if (!r.id) {
+      await startContainerInstance(this.startContext(kind), c, r);
+      // Killed by a failed postStart hook and not to be restarted: it ends terminated, not waiting.
+      if (r.status?.state === "Exited" && !restartRule(policy, r.status.exitCode)) r.waiting = undefined;
+    }
   }
 
   private startContext(kind: "init" | "app"): StartContext {
@@ -407,6 +423,16 @@ export class PodWorker {
       },
       kind,
     };
+  }
+
+  /**
+   * Keeps the logs of the previous instance (kubectl logs --previous) and drops older
+   * ones, as the kubelet's container GC does, so a crash-looping container does not fill
+   * the disk.
+   */
+  private async pruneLogs(name: string, attempt: number): Promise<void> {
+    if (!this.sandboxConfig || attempt < 2) return;
+    await rm(join(this.sandboxConfig.logDirectory, name, `${attempt - 2}.log`), { force: true }).catch(() => {});
   }
 
   /** preStop within the grace period, then SIGTERM and SIGKILL after what is left of it. */
@@ -444,21 +470,27 @@ export class PodWorker {
     if (status.phase === "Succeeded" || status.phase === "Failed") {
       // A finished pod keeps its record in the API but gives back its IP and processes.
       this.finished = true;
+      this.finalStatus = status;
       this.prober.stop();
       clearTimeout(this.wakeTimer);
       if (this.sandboxId) await this.deps.runtime.stopPodSandbox(this.sandboxId);
     }
-    if (canonicalJSON(status) !== canonicalJSON(pod.status ?? {})) {
-      const next = deepCopy(pod);
-      next.status = status;
-      try {
-        const written = await this.deps.client.updateStatus("v1/pods", next);
-        // Our own write is the newest state unless the informer already has a newer one.
-        if (this.pod === pod) this.pod = written;
-      } catch (err) {
-        if (isStatusError(err) && (err.code === 409 || err.code === 404)) return; // the informer brings the newer pod
-        throw err;
-      }
+    if (await this.putStatus(pod, status)) this.finalStatus = undefined;
+  }
+
+  /** Writes `status` unless the API already has it; false when the pod changed under us (the informer brings it, a sync follows). */
+  private async putStatus(pod: KObject, status: Record<string, any>): Promise<boolean> {
+    if (canonicalJSON(status) === canonicalJSON(pod.status ?? {})) return true;
+    const next = deepCopy(pod);
+    next.status = status;
+    try {
+      const written = await this.deps.client.updateStatus("v1/pods", next);
+      // Our own write is the newest state unless the informer already has a newer one.
+      if (this.pod === pod) this.pod = written;
+      return true;
+    } catch (err) {
+      if (isStatusError(err) && (err.code === 409 || err.code === 404)) return false;
+      throw err;
     }
   }
 
@@ -492,12 +524,13 @@ export class PodWorker {
       const st = await rt.podSandboxStatus(this.sandboxId);
       this.podIP = this.pod.spec?.hostNetwork === true ? this.deps.hostIP : st.ip;
       await this.writeHostsFile();
-      this.podMessage = undefined;
+      this.sandboxError = undefined;
       this.deps.log.info("sandbox started", { pod: this.key(), id: this.sandboxId, ip: this.podIP });
       return true;
     } catch (err) {
-      if (this.podMessage?.message !== errMsg(err)) this.event("Warning", "FailedCreatePodSandBox", `Failed to create pod sandbox: ${errMsg(err)}`);
-      this.podMessage = { reason: "FailedCreatePodSandBox", message: errMsg(err) };
+      // Like the kubelet: an event, while the containers stay waiting in ContainerCreating.
+      if (this.sandboxError !== errMsg(err)) this.event("Warning", "FailedCreatePodSandBox", `Failed to create pod sandbox: ${errMsg(err)}`);
+      this.sandboxError = errMsg(err);
       this.deps.log.error("sandbox start failed", { pod: this.key(), error: errMsg(err) });
       return false;
     }
@@ -512,39 +545,16 @@ export class PodWorker {
 
   /** Picks up a Ready sandbox of this pod UID and the newest instance of each container in it. */
   private async adopt(): Promise<boolean> {
-    const rt = this.deps.runtime;
-    const found = await rt.listPodSandboxes({ labelSelector: { [POD_UID_LABEL]: this.uid } });
-    const ready = found.filter((s) => s.state === "Ready").sort((a, b) => b.metadata.attempt - a.metadata.attempt)[0];
-    for (const s of found) {
-      if (s !== ready) await rt.removePodSandbox(s.id);
-      this.sandboxAttempt = Math.max(this.sandboxAttempt, s.metadata.attempt + 1);
-    }
-    if (!ready) return false;
-    this.sandboxId = ready.id;
-    this.sandboxAttempt = ready.metadata.attempt;
-    this.sandboxConfig = podSandboxConfig(this.pod, { dataDir: this.deps.dataDir, attempt: ready.metadata.attempt, dns: this.deps.dns });
-    this.podIP = this.pod.spec?.hostNetwork === true ? this.deps.hostIP : (await rt.podSandboxStatus(ready.id)).ip;
-    const containers = (await rt.listContainers({ podSandboxId: ready.id })).sort((a, b) => a.attempt - b.attempt);
-    for (const c of containers) {
-      const init = c.labels[CONTAINER_KIND_LABEL] === "init";
-      const recs = init ? this.initRecords : this.records;
-      const specs: any[] = (init ? this.pod.spec?.initContainers : this.pod.spec?.containers) ?? [];
-      const spec = specs.find((x: any) => x.name === c.name);
-      if (!spec) {
-        await rt.removeContainer(c.id);
-        continue;
-      }
-      const prev = recs.get(c.name);
-      if (prev?.id) {
-        // An older instance left behind: keep only the newest.
-        if (prev.restartCount >= c.attempt) continue;
-        await rt.removeContainer(prev.id);
-      }
-      const seen = this.reported(c.id);
-      recs.set(c.name, { name: c.name, image: spec.image ?? c.image, id: c.id, restartCount: c.attempt, imageID: seen?.imageID || c.imageRef, ...(seen?.lastTerminated ? { lastTerminated: seen.lastTerminated } : {}) });
-    }
-    // Running app containers mean the init containers completed in this sandbox.
-    this.initialized = containers.some((c) => c.labels[CONTAINER_KIND_LABEL] !== "init");
+    const found = await adoptSandbox(this.deps.runtime, this.pod);
+    this.sandboxAttempt = Math.max(this.sandboxAttempt, found.nextAttempt);
+    if (!found.sandbox) return false;
+    this.sandboxId = found.sandbox.id;
+    this.sandboxAttempt = found.sandbox.metadata.attempt;
+    this.sandboxConfig = podSandboxConfig(this.pod, { dataDir: this.deps.dataDir, attempt: found.sandbox.metadata.attempt, dns: this.deps.dns });
+    this.podIP = this.pod.spec?.hostNetwork === true ? this.deps.hostIP : found.podIP;
+    for (const r of found.init) this.initRecords.set(r.name, r);
+    for (const r of found.app) this.records.set(r.name, r);
+    this.initialized = found.initialized;
     return true;
   }
 

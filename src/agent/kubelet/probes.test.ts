@@ -1,3 +1,7 @@
+// Probes and handlers (probes.ts, handlers.ts): API defaults, success/failure thresholds
+// and the liveness hold, named ports, and the httpGet / tcpSocket / exec actions against a
+// local HTTP server on 127.0.0.1.
+
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";

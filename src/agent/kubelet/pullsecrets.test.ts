@@ -1,3 +1,6 @@
+// imagePullSecrets (pullsecrets.ts): registry host of image references and the matching
+// credentials from a dockerconfigjson Secret in a real test API.
+
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startTestApi } from "../../apiserver/testing.js";

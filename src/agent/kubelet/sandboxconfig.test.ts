@@ -1,3 +1,7 @@
+// Sandbox configuration (sandboxconfig.ts): resolv.conf parsing, every dnsPolicy with
+// dnsConfig merging, hostname/subdomain and the managed hosts file, hostPort mappings,
+// sysctls and the pod security context, with plain Pod objects.
+
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { KObject } from "../../apimachinery/types.js";

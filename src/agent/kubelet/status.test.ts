@@ -1,3 +1,7 @@
+// Pod status (status.ts): upstream phase rules with and without init containers, the
+// kubelet's conditions and messages (readiness gates included), container states for
+// CrashLoopBackOff and OOMKilled, and identical output for identical input (no churn).
+
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ContainerStatus } from "../runtime/types.js";

@@ -1,3 +1,7 @@
+// Termination messages (termination.ts): the per-container message file, the
+// FallbackToLogsOnError log tail (80 lines / 2048 bytes), the 4096-byte cap, and the grace
+// left after a preStop hook.
+
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
