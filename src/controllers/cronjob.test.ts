@@ -4,7 +4,7 @@ import type { KObject } from "../apimachinery/types.js";
 import { nowRFC3339 } from "../apimachinery/types.js";
 import { FakeClock } from "../client/clock.js";
 import { CRONJOB_SCHEDULED_TIMESTAMP, cronJobController, missedRuns, parseSchedule } from "./cronjob.js";
-import { sleep, startControllers, until } from "./testing.js";
+import { type AfterHook, sleep, startControllers, until } from "./testing.js";
 
 function cronJob(name: string, spec: Record<string, unknown>): KObject {
   return {
@@ -19,7 +19,7 @@ function cronJob(name: string, spec: Record<string, unknown>): KObject {
   };
 }
 
-async function setup(t: { after(fn: () => Promise<void>): void }) {
+async function setup(t: AfterHook) {
   // Fake time starts just after real time: creationTimestamp comes from the real clock.
   const clock = new FakeClock(Math.ceil(Date.now() / 1000) * 1000 + 1000);
   const { api, recorder } = await startControllers(t, cronJobController, { clock });

@@ -4,7 +4,7 @@ import type { KObject } from "../apimachinery/types.js";
 import { nowRFC3339 } from "../apimachinery/types.js";
 import { daemonPodNode, daemonSetController, nodeShouldRunDaemonPod, scaledValue } from "./daemonset.js";
 import { REVISION_HASH_LABEL } from "./controllerrevision.js";
-import { sleep, startControllers, until } from "./testing.js";
+import { type AfterHook, sleep, startControllers, until } from "./testing.js";
 
 const node = (name: string, spec: Record<string, unknown> = {}, labels: Record<string, string> = {}): KObject => ({
   apiVersion: "v1",
@@ -26,7 +26,7 @@ function ds(name: string, podSpec: Record<string, unknown> = {}, spec: Record<st
   };
 }
 
-async function setup(t: { after(fn: () => Promise<void>): void }) {
+async function setup(t: AfterHook) {
   const { api, recorder } = await startControllers(t, daemonSetController());
   const pods = async () => (await api.client.list("v1/pods", { namespace: "default" })).items.filter((p) => !p.metadata.deletionTimestamp);
   const podNodes = async () => (await pods()).map((p) => daemonPodNode(p)!).sort();

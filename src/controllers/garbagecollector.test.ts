@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { KObject, OwnerReference } from "../apimachinery/types.js";
 import { startTestApi } from "../apiserver/testing.js";
 import { GarbageCollector, resourcesFromDefs } from "./garbagecollector.js";
-import { getIfExists, runControllers, until } from "./testing.js";
+import { type AfterHook, getIfExists, runControllers, until } from "./testing.js";
 
 const ref = (o: KObject, extra: Partial<OwnerReference> = {}): OwnerReference => ({
   apiVersion: "v1",
@@ -13,7 +13,7 @@ const ref = (o: KObject, extra: Partial<OwnerReference> = {}): OwnerReference =>
   ...extra,
 });
 
-async function withGC(t: { after(fn: () => Promise<void>): void }) {
+async function withGC(t: AfterHook) {
   const api = await startTestApi();
   runControllers(t, api, ({ client, informers }, signal) => new GarbageCollector(resourcesFromDefs(api.registry.catalogue.defs), { client, informers }).run(signal));
   const c = api.client;

@@ -4,7 +4,7 @@ import { startTestApi, type TestApi } from "../apiserver/testing.js";
 import type { MetricsSource } from "../apiserver/metrics.js";
 import { FakeClock, flushMicrotasks } from "../client/clock.js";
 import { hpaController } from "./hpa.js";
-import { runControllers, until } from "./testing.js";
+import { type AfterHook, runControllers, until } from "./testing.js";
 
 /** A MetricsSource whose per-pod usage the test sets, counting reads (one per HPA sync). */
 function testSource(ns: string, pods: string[]): MetricsSource & { cpu: string; memory: string; reads: number } {
@@ -21,7 +21,7 @@ function testSource(ns: string, pods: string[]): MetricsSource & { cpu: string; 
   return s;
 }
 
-async function setup(t: { after(fn: () => Promise<void>): void }, podNames: string[], notReady: string[] = []) {
+async function setup(t: AfterHook, podNames: string[], notReady: string[] = []) {
   const replicas = podNames.length;
   const api: TestApi = await startTestApi();
   const c = api.client;
@@ -49,28 +49,27 @@ async function setup(t: { after(fn: () => Promise<void>): void }, podNames: stri
     // Let the scale patch and status write that follow the read finish.
     for (let i = 0; i < 5; i++) await flushMicrotasks();
   };
-  return { api, c, source, clock, recorder, replicasNow, tick };
+  const HPAS = "autoscaling/v2/horizontalpodautoscalers";
+  /** Creates the HPA "web" scaling Deployment "web", with `spec` for the rest. */
+  const createHPA = (spec: Record<string, unknown>) =>
+    c.create(HPAS, { apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "web", namespace: "default" }, spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" }, ...spec } });
+  const getHPA = () => c.get(HPAS, "default", "web");
+  return { api, c, source, clock, recorder, replicasNow, tick, createHPA, getHPA };
 }
 
 test("scales up on high CPU utilization, limited by the scale-up policy, then down only after the stabilization window", async (t) => {
-  const { c, source, recorder, replicasNow, tick } = await setup(t, ["web-0", "web-1"]);
-  await c.create("autoscaling/v2/horizontalpodautoscalers", {
-    apiVersion: "autoscaling/v2",
-    kind: "HorizontalPodAutoscaler",
-    metadata: { name: "web", namespace: "default" },
-    spec: {
-      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
-      minReplicas: 1,
-      maxReplicas: 10,
-      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } } }],
-      behavior: { scaleUp: { policies: [{ type: "Pods", value: 1, periodSeconds: 60 }] } },
-    },
+  const { c, source, recorder, replicasNow, tick, createHPA, getHPA } = await setup(t, ["web-0", "web-1"]);
+  await createHPA({
+    minReplicas: 1,
+    maxReplicas: 10,
+    metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } } }],
+    behavior: { scaleUp: { policies: [{ type: "Pods", value: 1, periodSeconds: 60 }] } },
   });
   // 200m used of 100m requested = 200% against a 50% target: 4× the 2 pods wants 8, one pod per minute allowed.
   await until(async () => (await replicasNow()) === 3);
-  let hpa = await c.get("autoscaling/v2/horizontalpodautoscalers", "default", "web");
+  let hpa = await getHPA();
   await until(async () => {
-    hpa = await c.get("autoscaling/v2/horizontalpodautoscalers", "default", "web");
+    hpa = await getHPA();
     return hpa.status?.desiredReplicas === 3;
   });
   assert.equal(hpa.status.currentReplicas, 2);
@@ -98,43 +97,37 @@ test("scales up on high CPU utilization, limited by the scale-up policy, then do
   }
   await tick();
   assert.equal(await replicasNow(), 1);
-  hpa = await c.get("autoscaling/v2/horizontalpodautoscalers", "default", "web");
+  hpa = await getHPA();
   assert.equal(hpa.status.desiredReplicas, 1);
   assert.ok(recorder.events.some((e) => e.reason === "SuccessfulRescale" && e.message === "New size: 1; reason: All metrics below target"));
 });
 
 test("AverageValue on memory, tolerance, maxReplicas, and a missing request", async (t) => {
-  const { c, source, replicasNow, tick } = await setup(t, ["web-0", "web-1"]);
+  const { c, source, replicasNow, tick, createHPA, getHPA } = await setup(t, ["web-0", "web-1"]);
   source.memory = "105Mi";
-  await c.create("autoscaling/v2/horizontalpodautoscalers", {
-    apiVersion: "autoscaling/v2",
-    kind: "HorizontalPodAutoscaler",
-    metadata: { name: "web", namespace: "default" },
-    spec: {
-      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
-      maxReplicas: 3,
-      metrics: [{ type: "Resource", resource: { name: "memory", target: { type: "AverageValue", averageValue: "100Mi" } } }],
-    },
+  await createHPA({
+    maxReplicas: 3,
+    metrics: [{ type: "Resource", resource: { name: "memory", target: { type: "AverageValue", averageValue: "100Mi" } } }],
   });
   // 105Mi against 100Mi is within the 10% tolerance: nothing moves.
-  await until(async () => (await c.get("autoscaling/v2/horizontalpodautoscalers", "default", "web")).status?.desiredReplicas === 2);
+  await until(async () => (await getHPA()).status?.desiredReplicas === 2);
   assert.equal(await replicasNow(), 2);
   // 300Mi per pod wants 6; maxReplicas caps at 3.
   source.memory = "300Mi";
   await tick();
   assert.equal(await replicasNow(), 3);
-  const hpa = await c.get("autoscaling/v2/horizontalpodautoscalers", "default", "web");
+  const hpa = await getHPA();
   assert.equal(hpa.status.conditions.find((x: any) => x.type === "ScalingLimited").reason, "TooManyReplicas");
   assert.deepEqual(hpa.status.currentMetrics[0].resource.current, { averageValue: String(300 * 1024 * 1024) });
 
   // A Utilization metric on a resource the pods do not request cannot be computed.
-  const cur = await c.get("autoscaling/v2/horizontalpodautoscalers", "default", "web");
+  const cur = await getHPA();
   await c.update("autoscaling/v2/horizontalpodautoscalers", { ...cur, spec: { ...cur.spec, metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } } }] } });
   const p = await c.get("v1/pods", "default", "web-0");
   await c.delete("v1/pods", "default", "web-0", { gracePeriodSeconds: 0 });
   await c.create("v1/pods", { apiVersion: "v1", kind: "Pod", metadata: { name: "web-0", namespace: "default", labels: p.metadata.labels }, spec: { containers: [{ name: "app", image: "nginx" }] } });
   await tick();
-  const failed = await c.get("autoscaling/v2/horizontalpodautoscalers", "default", "web");
+  const failed = await getHPA();
   const active = failed.status.conditions.find((x: any) => x.type === "ScalingActive");
   assert.equal(active.status, "False");
   assert.equal(active.reason, "FailedGetResourceMetric");
@@ -143,23 +136,17 @@ test("AverageValue on memory, tolerance, maxReplicas, and a missing request", as
 });
 
 test("not-ready pods count as idle when scaling up, so a small overshoot on the ready ones does not shrink the target", async (t) => {
-  const { c, source, replicasNow } = await setup(t, ["web-0", "web-1", "web-2", "web-3"], ["web-2", "web-3"]);
+  const { source, replicasNow, createHPA, getHPA } = await setup(t, ["web-0", "web-1", "web-2", "web-3"], ["web-2", "web-3"]);
   // 120% on the two ready pods alone would ask for ceil(1.2 × 2) = 3 < 4; with the two
   // not-ready pods as idle the ratio is 0.6, the opposite direction, so nothing changes.
   source.cpu = "120m";
-  await c.create("autoscaling/v2/horizontalpodautoscalers", {
-    apiVersion: "autoscaling/v2",
-    kind: "HorizontalPodAutoscaler",
-    metadata: { name: "web", namespace: "default" },
-    spec: {
-      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
-      maxReplicas: 10,
-      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 100 } } }],
-      behavior: { scaleDown: { stabilizationWindowSeconds: 0 } },
-    },
+  await createHPA({
+    maxReplicas: 10,
+    metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 100 } } }],
+    behavior: { scaleDown: { stabilizationWindowSeconds: 0 } },
   });
-  await until(async () => (await c.get("autoscaling/v2/horizontalpodautoscalers", "default", "web")).status?.desiredReplicas !== undefined);
-  const hpa = await c.get("autoscaling/v2/horizontalpodautoscalers", "default", "web");
+  await until(async () => (await getHPA()).status?.desiredReplicas !== undefined);
+  const hpa = await getHPA();
   assert.equal(hpa.status.desiredReplicas, 4);
   assert.equal(hpa.status.currentMetrics[0].resource.current.averageUtilization, 120);
   assert.equal(await replicasNow(), 4);

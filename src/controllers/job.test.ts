@@ -4,7 +4,7 @@ import type { KObject } from "../apimachinery/types.js";
 import { nowRFC3339 } from "../apimachinery/types.js";
 import { FakeClock } from "../client/clock.js";
 import { JOB_COMPLETION_INDEX, JOB_TRACKING_FINALIZER, formatIndexes, jobController, parseIndexes } from "./job.js";
-import { startControllers, until } from "./testing.js";
+import { type AfterHook, startControllers, until } from "./testing.js";
 
 function jobObj(name: string, spec: Record<string, unknown>): KObject {
   return {
@@ -26,7 +26,7 @@ function terminated(pod: KObject, exitCode: number, at: number): KObject {
   };
 }
 
-async function setup(t: { after(fn: () => Promise<void>): void }, clock = new FakeClock(Math.ceil(Date.now() / 1000) * 1000 + 1000)) {
+async function setup(t: AfterHook, clock = new FakeClock(Math.ceil(Date.now() / 1000) * 1000 + 1000)) {
   const { api, recorder } = await startControllers(t, jobController, { clock });
   const pods = async (job: string) => (await api.client.list("v1/pods", { namespace: "default" })).items.filter((p) => p.metadata.ownerReferences?.[0]?.name === job);
   return { api, clock, recorder, pods };

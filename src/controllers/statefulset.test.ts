@@ -4,7 +4,7 @@ import type { KObject } from "../apimachinery/types.js";
 import { nowRFC3339 } from "../apimachinery/types.js";
 import { POD_INDEX_LABEL, STS_POD_NAME_LABEL, statefulSetController } from "./statefulset.js";
 import { REVISION_HASH_LABEL, safeHash, canonicalJSON } from "./controllerrevision.js";
-import { sleep, startControllers, until } from "./testing.js";
+import { type AfterHook, sleep, startControllers, until } from "./testing.js";
 
 function sts(name: string, spec: Record<string, unknown> = {}): KObject {
   return {
@@ -22,7 +22,7 @@ function sts(name: string, spec: Record<string, unknown> = {}): KObject {
   };
 }
 
-async function setup(t: { after(fn: () => Promise<void>): void }) {
+async function setup(t: AfterHook) {
   const { api, recorder } = await startControllers(t, statefulSetController);
   const pod = async (name: string) => {
     try {

@@ -106,7 +106,7 @@ export async function startMultiNodeCluster(o: ClusterOptions): Promise<MultiNod
       const notes: string[] = [];
       // 1. Workloads go through the API while kubelets run: each removes its own sandboxes.
       if (tug) {
-        await tug.kubectl(["delete", "deploy,rs,svc,ingress,endpointslices,secret", "--all", "-n", "default", "--wait=false"], { timeoutMs: 20_000 }).catch(() => {});
+        await tug.kubectl(["delete", "deploy,rs", "--all", "-n", "default", "--wait=false"], { timeoutMs: 20_000 }).catch(() => {});
         await tug.kubectl(["delete", "pods", "--all", "-n", "default", "--wait=false"], { timeoutMs: 20_000 }).catch(() => {});
         await eventually(async () => {
           let total = 0;

@@ -231,6 +231,16 @@ describe("issue 5 acceptance: Services, DNS and Ingress across 2 real nodes in n
     console.log(`# 200 requests by DNS name from a pod on ${nodeA.nodeName}: ${Math.round(ms)} ms, per replica ${JSON.stringify(counts)}`);
   });
 
+  test("hairpin: a replica reaches its own Service by its short name and can be answered by itself", async () => {
+    const [self] = await pods(tug, "web");
+    const loop = 'i=0; while [ $i -lt 40 ]; do wget -qO- http://web || echo FAIL; i=$((i+1)); done';
+    const r = await tug.kubectl(["exec", self!.name, "--", "sh", "-c", loop], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, show(r));
+    const lines = r.stdout.split("\n").filter(Boolean);
+    assert.equal(lines.filter((l) => l === "FAIL").length, 0, r.stdout);
+    assert.ok(lines.includes(self!.name), `${self!.name} never answered itself in 40 tries: ${[...new Set(lines)]}`);
+  });
+
   test("the NodePort answers on both node addresses", async () => {
     const r = await tug.kubectl(["get", "svc", "web-np", "-o", "jsonpath={.spec.ports[0].nodePort}"]);
     const nodePort = Number(r.stdout);
