@@ -150,7 +150,15 @@ export async function runUpReal(o: UpRealOptions, signal: AbortSignal): Promise<
     return [realAgent({ ...agentOpts, client, caPEM, dataDir: join(o.server.dataDir, "agent"), controlPlane: true, onReady: onNodeReady })];
   });
   const stopped = server.done;
-  const info = await Promise.race([nodeReady, stopped.then(() => undefined)]);
+  let failed: unknown;
+  const ended = stopped.then(
+    () => undefined,
+    (err) => {
+      failed = err;
+      return undefined;
+    },
+  );
+  const info = await Promise.race([nodeReady, ended]);
   if (info && client) {
     console.error(`tug up: server ${url}, node ${info.nodeName} (${info.nodeIP}, pods ${info.podCIDR}) ready`);
     console.error(`  export KUBECONFIG=${kubeconfigPath}`);
@@ -160,7 +168,10 @@ export async function runUpReal(o: UpRealOptions, signal: AbortSignal): Promise<
       try {
         await applyManifest(client, manifest);
         log.info("demo app deployed; waiting for it to be ready", { manifest });
-        const demo = await waitForDemo(client, signal);
+        const waiting = new AbortController();
+        signal.addEventListener("abort", () => waiting.abort(), { once: true });
+        void ended.then(() => waiting.abort());
+        const demo = await waitForDemo(client, waiting.signal);
         if (demo) {
           console.error(`tug up: demo app "hello" (namespace demo, ${demo.podIPs.length} pods) is ready. Reach it:`);
           for (const ip of demo.podIPs) console.error(`  curl http://${ip}:8080/            # pod IP, routed from this host`);
@@ -169,7 +180,7 @@ export async function runUpReal(o: UpRealOptions, signal: AbortSignal): Promise<
           if (!o.server.disable?.includes("ingress") && ingressPort > 0) console.error(`  curl http://hello.localhost${ingressPort === 80 ? "" : `:${ingressPort}`}/      # the Ingress (*.localhost is this machine)`);
           if (info.kubeletPort) console.error(`  kubectl --kubeconfig ${kubeconfigPath} -n demo port-forward svc/hello 8080:80 &  curl http://127.0.0.1:8080/`);
           console.error(`  kubectl --kubeconfig ${kubeconfigPath} -n demo get deploy,pods,svc -o wide`);
-        } else if (!signal.aborted) {
+        } else if (!waiting.signal.aborted) {
           console.error(`tug up: the demo app is not ready yet; see kubectl --kubeconfig ${kubeconfigPath} -n demo describe pods`);
         }
       } catch (err) {
@@ -177,7 +188,11 @@ export async function runUpReal(o: UpRealOptions, signal: AbortSignal): Promise<
       }
     }
   }
-  await stopped;
+  await ended;
+  if (failed !== undefined) {
+    console.error(`tug up: ${String((failed as Error)?.message ?? failed)}`);
+    return 1;
+  }
   console.error(`tug up stopped; pods keep running and come back under the next tug up (tug down --data-dir ${o.server.dataDir} stops them)`);
   return 0;
 }

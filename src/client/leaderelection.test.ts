@@ -7,27 +7,39 @@ import { Supervisor, type Runnable } from "./runnable.js";
 
 const LEASES = "coordination.k8s.io/v1/leases";
 
-function elector(client: any, identity: string, clock: FakeClock, log: string[]) {
-  return new LeaderElector({
-    client,
-    name: "tug-controllers",
-    identity,
-    clock,
-    onStartedLeading: () => log.push(`${identity} started`),
-    onStoppedLeading: () => log.push(`${identity} stopped`),
-  });
-}
-
-test("one candidate acquires; the other takes over only after the lease expires", async (t) => {
+/** A test API and a fake clock; candidates for the lease "tug-controllers" log when they start and stop leading. */
+async function setup(t: { after(fn: () => Promise<void>): void }) {
   const api = await startTestApi();
   t.after(() => api.close());
   const clock = new FakeClock();
   const log: string[] = [];
-  const a = elector(api.client, "a", clock, log);
-  const b = elector(api.client, "b", clock, log);
+  const candidate = (identity: string) =>
+    new LeaderElector({
+      client: api.client,
+      name: "tug-controllers",
+      identity,
+      clock,
+      onStartedLeading: () => log.push(`${identity} started`),
+      onStoppedLeading: () => log.push(`${identity} stopped`),
+    });
+  const lease = () => api.client.get(LEASES, "kube-system", "tug-controllers");
+  /** Runs `e` until it leads; aborting `ac` makes it release the lease. */
+  const lead = async (e: LeaderElector) => {
+    const ac = new AbortController();
+    const run = e.run(ac.signal);
+    while (!e.isLeader()) await clock.advance(0);
+    return { ac, run };
+  };
+  return { api, clock, log, candidate, lease, lead };
+}
+
+test("one candidate acquires; the other takes over only after the lease expires", async (t) => {
+  const { clock, candidate, lease: getLease } = await setup(t);
+  const a = candidate("a");
+  const b = candidate("b");
   assert.equal(await a.tryAcquireOrRenew(), true);
   assert.equal(await b.tryAcquireOrRenew(), false);
-  const lease = await api.client.get(LEASES, "kube-system", "tug-controllers");
+  const lease = await getLease();
   assert.equal(lease.spec.holderIdentity, "a");
   assert.equal(lease.spec.leaseDurationSeconds, 15);
   assert.match(lease.spec.renewTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
@@ -36,48 +48,38 @@ test("one candidate acquires; the other takes over only after the lease expires"
   assert.equal(await b.tryAcquireOrRenew(), false);
   await clock.advance(1_001);
   assert.equal(await b.tryAcquireOrRenew(), true);
-  const taken = await api.client.get(LEASES, "kube-system", "tug-controllers");
+  const taken = await getLease();
   assert.equal(taken.spec.holderIdentity, "b");
   assert.equal(taken.spec.leaseTransitions, 1);
   assert.equal(b.getLeader(), "b");
 });
 
 test("run(): leads, renews, releases on cancel so the next candidate starts at once", async (t) => {
-  const api = await startTestApi();
-  t.after(() => api.close());
-  const clock = new FakeClock();
-  const log: string[] = [];
-  const a = elector(api.client, "a", clock, log);
-  const ac = new AbortController();
-  const run = a.run(ac.signal);
-  while (!a.isLeader()) await clock.advance(0);
+  const { clock, log, candidate, lease, lead } = await setup(t);
+  const a = candidate("a");
+  const { ac, run } = await lead(a);
   assert.deepEqual(log, ["a started"]);
-  const rv1 = (await api.client.get(LEASES, "kube-system", "tug-controllers")).metadata.resourceVersion;
+  const rv1 = (await lease()).metadata.resourceVersion;
   await clock.advance(2_000);
   await clock.advance(0);
-  const renewed = await api.client.get(LEASES, "kube-system", "tug-controllers");
+  const renewed = await lease();
   assert.notEqual(renewed.metadata.resourceVersion, rv1, "renewed after retryPeriod");
   ac.abort();
   await run;
   assert.deepEqual(log, ["a started", "a stopped"]);
-  const released = await api.client.get(LEASES, "kube-system", "tug-controllers");
+  const released = await lease();
   assert.equal(released.spec.holderIdentity, "");
-  const b = elector(api.client, "b", clock, log);
+  const b = candidate("b");
   assert.equal(await b.tryAcquireOrRenew(), true);
 });
 
 test("losing the lease to another holder calls onStoppedLeading", async (t) => {
-  const api = await startTestApi();
-  t.after(() => api.close());
-  const clock = new FakeClock();
-  const log: string[] = [];
-  const a = elector(api.client, "a", clock, log);
-  const ac = new AbortController();
-  const run = a.run(ac.signal);
-  while (!a.isLeader()) await clock.advance(0);
+  const { api, clock, log, candidate, lease, lead } = await setup(t);
+  const a = candidate("a");
+  const { ac, run } = await lead(a);
   // Someone else overwrites the lease (e.g. an operator, or a partitioned peer).
-  const lease = await api.client.get(LEASES, "kube-system", "tug-controllers");
-  await api.client.update(LEASES, { ...lease, spec: { ...lease.spec, holderIdentity: "intruder" } });
+  const held = await lease();
+  await api.client.update(LEASES, { ...held, spec: { ...held.spec, holderIdentity: "intruder" } });
   for (let i = 0; i < 10 && a.isLeader(); i++) await clock.advance(2_000);
   await run;
   assert.deepEqual(log, ["a started", "a stopped"]);
@@ -85,9 +87,7 @@ test("losing the lease to another holder calls onStoppedLeading", async (t) => {
 });
 
 test("supervisor starts runnables in order, gates leader-only ones on the lease, stops all on abort", async (t) => {
-  const api = await startTestApi();
-  t.after(() => api.close());
-  const clock = new FakeClock();
+  const { api, clock } = await setup(t);
   const events: string[] = [];
   const part = (name: string, needsLeader: boolean): Runnable => ({
     name,

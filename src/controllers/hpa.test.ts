@@ -26,14 +26,15 @@ async function setup(t: AfterHook, podNames: string[], notReady: string[] = []) 
   const api: TestApi = await startTestApi();
   const c = api.client;
   const labels = { app: "web" };
+  const podSpec = { containers: [{ name: "app", image: "nginx", resources: { requests: { cpu: "100m", memory: "100Mi" } } }] };
   await c.create("apps/v1/deployments", {
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: { name: "web", namespace: "default" },
-    spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "app", image: "nginx", resources: { requests: { cpu: "100m", memory: "100Mi" } } }] } } },
+    spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec } },
   });
   for (const name of podNames) {
-    await c.create("v1/pods", { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default", labels }, spec: { containers: [{ name: "app", image: "nginx", resources: { requests: { cpu: "100m", memory: "100Mi" } } }] } });
+    await c.create("v1/pods", { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default", labels }, spec: podSpec });
     const p = await c.get("v1/pods", "default", name);
     await c.updateStatus("v1/pods", { ...p, status: { phase: "Running", conditions: [{ type: "Ready", status: notReady.includes(name) ? "False" : "True" }] } });
   }

@@ -361,6 +361,13 @@ export function show(r: KubectlResult): string {
   return `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 }
 
+/** Runs kubectl against `tug` and returns its stdout; a non-zero exit fails with the command and the result in full. */
+export async function kubectlOk(tug: Tug, args: string[], o?: KubectlOptions): Promise<string> {
+  const r = await tug.kubectl(args, o);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}\n${show(r)}`);
+  return r.stdout;
+}
+
 export interface WatchStream {
   /** Events received so far, in order: `{type, object}`. */
   events: { type: string; object: any }[];

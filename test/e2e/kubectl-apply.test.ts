@@ -12,17 +12,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYAML, stringify } from "yaml";
-import { missingKubectl, show, startTug, testdataDir, type KubectlOptions, type KubectlResult, type Tug } from "./harness.js";
+import { kubectlOk, missingKubectl, show, startTug, testdataDir, type KubectlOptions, type KubectlResult, type Tug } from "./harness.js";
 
 const NS = "e2e-apply";
 const skip = missingKubectl(undefined);
 let tug: Tug;
 
-async function ok(args: string[], o?: KubectlOptions): Promise<string> {
-  const r = await tug.kubectl(args, o);
-  assert.equal(r.code, 0, `kubectl ${args.join(" ")}\n${show(r)}`);
-  return r.stdout;
-}
+const ok = (args: string[], o?: KubectlOptions) => kubectlOk(tug, args, o);
 
 async function getJSON(what: string[]): Promise<any> {
   // kubectl hides managedFields from -o json unless asked.

@@ -11,18 +11,14 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { eventually, missingKubectl, show, startTug, testdataDir, type KubectlOptions, type Tug } from "./harness.js";
+import { eventually, kubectlOk, missingKubectl, show, startTug, testdataDir, type KubectlOptions, type Tug } from "./harness.js";
 
 const NS = "e2e-delete";
 const HOLD = "e2e.tugboat.dev/hold";
 const skip = missingKubectl(undefined);
 let tug: Tug;
 
-async function ok(args: string[], o?: KubectlOptions): Promise<string> {
-  const r = await tug.kubectl(args, o);
-  assert.equal(r.code, 0, `kubectl ${args.join(" ")}\n${show(r)}`);
-  return r.stdout;
-}
+const ok = (args: string[], o?: KubectlOptions) => kubectlOk(tug, args, o);
 
 /** The object as JSON, or undefined when it does not exist. */
 async function getCM(name: string, ns = NS): Promise<any | undefined> {

@@ -182,13 +182,14 @@ export async function startMultiNodeCluster(o: ClusterOptions): Promise<MultiNod
           }
         },
       };
-      const agent = inNodeNetns(
-        h,
+      // The harness spawns with `nsenter --net` (not `ip netns exec`, whose fresh /sys hides the cgroup mounts runc needs).
+      const agent = h.spawn(
         tugArgv([
           "agent", "--server", `https://${net.hostIP}:${tug.port}`, "--token", token, "--ca-file", caFile,
           "--data-dir", dataDir, "--node-name", node.nodeName, "--node-ip", h.ip,
           "--pod-cidr", node.podCIDR, "--cni-bridge", bridge, "--no-install",
         ]),
+        { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
       );
       const append = (b: Buffer) => {
         log += b.toString("utf8");
@@ -241,16 +242,6 @@ export async function startMultiNodeCluster(o: ClusterOptions): Promise<MultiNod
     for (const d of dirs) if (existsSync(d)) out.push(`dir ${d}`);
     return out;
   }
-}
-
-/**
- * Runs argv in the node's network namespace only. `ip netns exec` (the harness's spawn)
- * also enters a private mount namespace with a fresh /sys, which hides /sys/fs/cgroup:
- * runc then fails with "no cgroup mount found in mountinfo". A second machine shares
- * nothing with the first anyway; what matters here is the network.
- */
-function inNodeNetns(h: HarnessNode, argv: string[]): ChildProcess {
-  return spawn("nsenter", [`--net=/var/run/netns/${h.netns}`, "--", ...argv], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
 }
 
 /** Pod sandboxes in the node's containerd (its socket is a file: reachable from the host). */

@@ -8,7 +8,8 @@
 //   node netns tugn-<id>-1 ── eth0 10.99.K.11 ─┘    so the host's firewall never sees node traffic)
 //
 // The host end is where `tug server` listens/advertises for the nodes; each node runs its
-// own `tug agent` (spawned with nodeSpawn, i.e. `ip netns exec`). Nodes get no default
+// own `tug agent` (spawned with spawn(), i.e. `nsenter --net`: `ip netns exec` would also
+// remount /sys, hiding /sys/fs/cgroup from runc). Nodes get no default
 // route: nothing they send can leave the machine. K is picked so that parallel harnesses
 // never share a subnet. cleanup() kills every process in the namespaces, deletes them
 // and the host veth; it is idempotent and runs even after a half-finished setup.
@@ -25,7 +26,7 @@ export interface HarnessNode {
   ip: string;
   /** Runs nft/ip/anything inside the node's namespace. */
   runner: CommandRunner;
-  /** Spawns a long-running process inside the node's namespace (tracked for cleanup). */
+  /** Spawns a long-running process in the node's network namespace (host mounts, so containerd/runc work; tracked for cleanup). */
   spawn(argv: string[], opts?: SpawnOptions): ChildProcess;
   /** Runs a command inside the node's namespace and returns stdout (throws on failure). */
   exec(argv: string[]): string;
@@ -139,7 +140,7 @@ export async function createMultiNodeNetwork(opts: MultiNodeOptions = {}): Promi
         ip,
         runner: netnsRunner(netns),
         spawn(argv, spawnOpts) {
-          const child = spawn("ip", ["netns", "exec", netns, ...argv], { stdio: "ignore", ...spawnOpts });
+          const child = spawn("nsenter", [`--net=/var/run/netns/${netns}`, "--", ...argv], { stdio: "ignore", ...spawnOpts });
           children.push(child);
           return child;
         },

@@ -117,10 +117,12 @@ test("pod lifecycle on a real node", { skip: realNodeSkipReason(), timeout: 180_
       ],
     });
     await mk("missing", { containers: [sh("sleep 600", { env: [{ name: "X", valueFrom: { configMapKeyRef: { name: "nope", key: "k" } } }] })] });
+    const work = { volumeMounts: [{ name: "work", mountPath: "/work" }] };
     await mk("init", {
-      initContainers: [sh("sleep 0.5", { name: "i1" }), sh("sleep 0.5", { name: "i2" })],
+      volumes: [{ name: "work", emptyDir: {} }],
+      initContainers: [sh("sleep 0.5; echo i1 >> /work/order", { name: "i1", ...work }), sh("sleep 0.5; echo i2 >> /work/order", { name: "i2", ...work })],
       terminationGracePeriodSeconds: 0,
-      containers: [sh("sleep 600")],
+      containers: [sh("sleep 600", work)],
     });
     await mk("initfail", { restartPolicy: "Never", initContainers: [sh("exit 3", { name: "i1" })], containers: [sh("sleep 600")] });
     await mk("msg", {
@@ -238,6 +240,7 @@ test("pod lifecycle on a real node", { skip: realNodeSkipReason(), timeout: 180_
     assert.ok(Date.parse(i1.finishedAt) <= Date.parse(i2.startedAt), "i2 after i1");
     assert.ok(Date.parse(i2.finishedAt) <= Date.parse(cs(init).state.running.startedAt), "app after i2");
     assert.equal(cond(init, "Initialized"), "True");
+    assert.equal((await execIn(init, ["cat", "/work/order"])).out, "i1\ni2\n", "an emptyDir (volume manager) shared by init and app containers");
     const initfail = await until("initfail", "Failed", (p) => p.status?.phase === "Failed");
     assert.equal(initfail.status.initContainerStatuses[0].state.terminated.exitCode, 3);
     assert.equal(cond(initfail, "Initialized"), "False");
