@@ -9,7 +9,8 @@
 import { judge, runsRow, type Benchmark } from "./report.js";
 import { startTug, until, type Tug } from "./tugprocess.js";
 
-export function deployment(name: string, replicas: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+/** A Deployment of `sleep 3600` pods; image defaults to "busybox" (hollow nodes never pull). */
+export function deployment(name: string, replicas: number, extra: Record<string, unknown> = {}, image = "busybox"): Record<string, unknown> {
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -19,7 +20,7 @@ export function deployment(name: string, replicas: number, extra: Record<string,
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
-        spec: { containers: [{ name: "app", image: "busybox", command: ["sleep", "3600"], resources: { requests: { cpu: "10m", memory: "16Mi" } } }], ...extra },
+        spec: { containers: [{ name: "app", image, imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"], resources: { requests: { cpu: "10m", memory: "16Mi" } } }], ...extra },
       },
     },
   };

@@ -95,10 +95,11 @@ async function tugRuns(replicas: number, runs: number, log: (m: string) => void)
     for (let r = 0; r < runs; r++) {
       const name = `bench${r}`;
       const t0 = performance.now();
-      const c = await tug.call("POST", "/apis/apps/v1/namespaces/default/deployments", deployment(name, replicas, { terminationGracePeriodSeconds: 0 }));
+      const c = await tug.call("POST", "/apis/apps/v1/namespaces/default/deployments", deployment(name, replicas, { terminationGracePeriodSeconds: 0 }, BENCH_IMAGE));
       if (c.status !== 201) throw new Error(`create deployment: HTTP ${c.status} ${c.body.slice(0, 200)}`);
-      const ok = await until(async () => (await deploymentStatus(tug, "default", name)).status?.readyReplicas === replicas, 600_000, 250);
-      if (!ok) throw new Error(`deployment ${name} did not converge in 10 minutes`);
+      let last: any;
+      const ok = await until(async () => (last = await deploymentStatus(tug, "default", name)).status?.readyReplicas === replicas, 300_000, 250);
+      if (!ok) throw new Error(`deployment ${name} did not converge in 5 minutes: ${JSON.stringify(last?.status)}`);
       times.push(performance.now() - t0);
       rss = { tug: tug.rss(), ...descendantsRss(tug.pid) };
       log(`tugboat run ${r + 1}: ${replicas} replicas ready after ${Math.round(times[r]!)} ms; RSS ${JSON.stringify(rss)}`);

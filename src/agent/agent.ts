@@ -176,8 +176,7 @@ export function realAgent(o: RealAgentOptions): Runnable & { info(): AgentInfo |
         if (routesInstalled) await installUnreachableRoutes(clusterCIDRs);
 
         const cniConfDir = containerd?.paths.cniConfDir ?? join(o.dataDir, "cni", "net.d");
-        // K3's kubelet server, when present, gives the port to advertise.
-        // The node API comes first so the Node is registered with its port (daemonEndpoints).
+        // The node API (src/agent/server, when present) comes first so the Node is registered with its port (daemonEndpoints).
         const started: string[] = [];
         let kubeletPort = 0;
         const nodeAPI = await agentServerPart({ runtime, nodeName, nodeIP, log }, o);
@@ -223,7 +222,7 @@ export function realAgent(o: RealAgentOptions): Runnable & { info(): AgentInfo |
           run(p.name, p.start(parts.signal));
           started.push(p.name);
         }
-        const kopts = {
+        const kopts: KubeletOptions = {
           client: o.client,
           informers,
           runtime,
@@ -232,11 +231,11 @@ export function realAgent(o: RealAgentOptions): Runnable & { info(): AgentInfo |
           dataDir: o.dataDir,
           hostIP: nodeIP,
           log,
-          // Read by the pod worker's DNS config (dnsPolicy ClusterFirst) where supported.
+          // resolv.conf of dnsPolicy ClusterFirst pods.
           clusterDNS: [o.clusterDNS ?? DEFAULT_CLUSTER_DNS],
           clusterDomain: o.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
         };
-        const kubelet = kubeletRunnable(kopts as KubeletOptions);
+        const kubelet = kubeletRunnable(kopts);
         run("kubelet", kubelet.start(parts.signal));
         await Promise.race([kubelet.ready?.(), new Promise<void>((res) => parts.signal.addEventListener("abort", () => res(), { once: true }))]);
         if (!parts.signal.aborted) {

@@ -7,8 +7,7 @@
 // tugboat.dev/exit-after, exit-code, cpu-usage drive them; tugboat.dev/hollow-heartbeat
 // on a Node stops its heartbeat).
 
-import assert from "node:assert/strict";
-import { eventually, show, startTug, type KubectlOptions, type Tug } from "./harness.js";
+import { eventually, kubectlOk, startTug, type KubectlOptions, type Tug } from "./harness.js";
 
 export interface HollowCluster {
   tug: Tug;
@@ -25,11 +24,7 @@ export interface HollowCluster {
 
 export async function startHollowCluster(extraArgs: string[] = []): Promise<HollowCluster> {
   const tug = await startTug({ command: "up", args: ["--hollow-nodes", "5", ...extraArgs], readyTimeoutMs: 90_000 });
-  const ok = async (args: string[], o?: KubectlOptions) => {
-    const r = await tug.kubectl(args, o);
-    assert.equal(r.code, 0, `kubectl ${args.join(" ")}\n${show(r)}`);
-    return r.stdout;
-  };
+  const ok = (args: string[], o?: KubectlOptions) => kubectlOk(tug, args, o);
   const c: HollowCluster = {
     tug,
     ok,

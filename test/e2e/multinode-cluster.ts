@@ -14,10 +14,11 @@
 // anything left, and the harness removes namespaces and veths; host routes and temp dirs
 // go last. leaks() lists whatever survived (processes, mounts, cgroups, routes, netns).
 
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { eventually, freePort, repoRoot, startTug, type Tug } from "./harness.js";
 import { createMultiNodeNetwork, harnessLeftovers, type HarnessNode, type MultiNodeNetwork } from "./multinode-harness.js";
@@ -69,8 +70,10 @@ const quiet = (...argv: string[]): void => {
   }
 };
 
-/** `tug …` from source, the way the harness runs the server. */
-const tugArgv = (args: string[]): string[] => [process.execPath, "--import", "tsx", join(repoRoot, "src", "cli", "main.ts"), ...args];
+/** `tug …` the way the harness runs the server: compiled when this file is, else from source. */
+const fromDist = fileURLToPath(import.meta.url).split("/").includes("dist");
+const tugArgv = (args: string[]): string[] =>
+  fromDist ? [process.execPath, join(repoRoot, "bin", "tug.js"), ...args] : [process.execPath, "--import", "tsx", join(repoRoot, "src", "cli", "main.ts"), ...args];
 
 /** Processes whose command line mentions `needle`. */
 function processesMentioning(needle: string): string[] {

@@ -10,12 +10,11 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { request } from "node:http";
 import { eventually, freePort, missingKubectl, openWatch, repoRoot, show, startTug, type Tug } from "./harness.js";
+import { httpGet, nodeLeaks, serverPortFlags, tugCommand } from "./real-node.js";
 import { realNodeSkipReason } from "../../src/agent/testing.js";
 import { CriRuntime } from "../../src/agent/runtime/cri/runtime.js";
 import { containerdPaths } from "../../src/agent/containerd.js";
@@ -27,35 +26,6 @@ const POD_CIDR = "10.42.214.0/24";
 const NODE = "k4-e2e-node";
 
 const skip = realNodeSkipReason() || missingKubectl();
-
-/** Runs `tug` (from source, like the harness) to completion. */
-function tugCommand(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", join(repoRoot, "src", "cli", "main.ts"), ...args], { cwd: repoRoot, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
-    });
-  });
-}
-
-/** `tug up --help` lists the flags this build has (other helpers add ingress/DNS ones). */
-async function upFlags(): Promise<Set<string>> {
-  const r = await tugCommand(["up", "--help"]);
-  return new Set([...r.out.matchAll(/--([a-z0-9-]+)/g)].map((m) => m[1]!));
-}
-
-function httpGet(url: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { timeout: timeoutMs, agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 async function getJSON(tug: Tug, args: string[]): Promise<any> {
   const r = await tug.kubectl([...args, "-o", "json"]);
@@ -76,15 +46,9 @@ describe("real agent: tug up with containerd", { skip, timeout: 900_000 }, () =>
   let ingressPort = 0;
 
   before(async () => {
-    const flags = await upFlags();
-    const extra: string[] = [];
-    // High or free ports for the server's ingress and DNS listeners, where this build has them.
-    if (flags.has("ingress-http-port")) {
-      ingressPort = await freePort();
-      extra.push("--ingress-http-port", String(ingressPort));
-    }
-    if (flags.has("ingress-https-port")) extra.push("--ingress-https-port", String(await freePort()));
-    if (flags.has("cluster-dns-port")) extra.push("--cluster-dns-port", String(await freePort()));
+    const ports = await serverPortFlags("up");
+    ingressPort = ports.ingressPort;
+    const extra = ports.args;
     tug = await startTug({
       command: "up",
       args: ["--node-name", NODE, "--pod-cidr", POD_CIDR, "--cni-bridge", BRIDGE, "--kubelet-port", "0", "--no-install", ...extra],
@@ -101,19 +65,7 @@ describe("real agent: tug up with containerd", { skip, timeout: 900_000 }, () =>
     const dataDir = tug.dataDir;
     await tug.cleanup();
     assert.equal(down.code, 0, down.out);
-    const leaks: string[] = [];
-    for (const p of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
-      try {
-        if (readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dataDir)) leaks.push(`process ${p}: ${readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ")}`);
-      } catch {
-        // exited
-      }
-    }
-    for (const m of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) if (m.includes(dataDir)) leaks.push(`mount ${m}`);
-    if (existsSync(`/sys/class/net/${BRIDGE}`)) leaks.push(`bridge ${BRIDGE}`);
-    for (const ctrl of readdirSync("/sys/fs/cgroup")) {
-      for (const uid of podUIDs) if (existsSync(join("/sys/fs/cgroup", ctrl, "tugboat", `pod${uid}`))) leaks.push(`cgroup ${ctrl}/tugboat/pod${uid}`);
-    }
+    const leaks = nodeLeaks(dataDir, BRIDGE, podUIDs);
     assert.deepEqual(leaks, [], "tug down left things behind");
   });
 
@@ -157,15 +109,7 @@ describe("real agent: tug up with containerd", { skip, timeout: 900_000 }, () =>
     if (ingressPort) {
       // The demo's Ingress through the server's ingress controller.
       const viaIngress = await eventually(async () => {
-        const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-          const req = request({ host: "127.0.0.1", port: ingressPort, path: "/", headers: { host: "hello.localhost" }, timeout: 3000, agent: false }, (res) => {
-            let body = "";
-            res.on("data", (c) => (body += c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-          });
-          req.on("error", reject);
-          req.end();
-        });
+        const r = await httpGet(`http://127.0.0.1:${ingressPort}/`, { host: "hello.localhost" });
         return r.status === 200 && r;
       }, 30_000, 500, "the demo through the Ingress");
       assert.match(viaIngress.body, /Hello from Tugboat/);
@@ -322,6 +266,55 @@ spec:
     podUIDs.add(second.metadata.uid);
     const afterBody = (await eventually(() => httpGet(`http://${second.status.podIP}:8080/`).catch(() => undefined), 10_000)).body;
     assert.equal(afterBody, before, "the data survived the pod");
+  });
+
+  test("a local-path PersistentVolumeClaim keeps its data across pod deletion", { skip: !existsSync(join(repoRoot, "src/agent/storage/localpath.ts")) && "needs the local-path provisioner (src/agent/storage/localpath.ts)" }, async () => {
+    const pod = `apiVersion: v1
+kind: Pod
+metadata: {name: pvc-web, namespace: default}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: tugboat/busybox:1
+    command: ["sh", "-c", "[ -f /data/index.html ] || echo -n \\"written-by-$HOSTNAME-$RANDOM\\" > /data/index.html; exec httpd -f -p 8080 -h /data"]
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+  - name: data
+    persistentVolumeClaim: {claimName: web-data}
+`;
+    let r = await tug.kubectl(["apply", "-f", "-"], {
+      stdin: `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: web-data, namespace: default}
+spec:
+  storageClassName: local-path
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 10Mi}}
+---
+${pod}`,
+    });
+    assert.equal(r.code, 0, show(r));
+    const first = await eventually(async () => {
+      const p = await getJSON(tug, ["get", "pod", "pvc-web"]);
+      return ready(p) && p;
+    }, 120_000, 500, "pvc-web Ready");
+    podUIDs.add(first.metadata.uid);
+    const before = (await eventually(() => httpGet(`http://${first.status.podIP}:8080/`).catch(() => undefined), 10_000)).body;
+    assert.match(before, /^written-by-pvc-web-/);
+    r = await tug.kubectl(["delete", "pod", "pvc-web", "--wait=true"], { timeoutMs: 90_000 });
+    assert.equal(r.code, 0, show(r));
+    r = await tug.kubectl(["apply", "-f", "-"], { stdin: pod });
+    assert.equal(r.code, 0, show(r));
+    const second = await eventually(async () => {
+      const p = await getJSON(tug, ["get", "pod", "pvc-web"]);
+      return p.metadata.uid !== first.metadata.uid && ready(p) && p;
+    }, 120_000, 500, "new pvc-web Ready");
+    podUIDs.add(second.metadata.uid);
+    const after = (await eventually(() => httpGet(`http://${second.status.podIP}:8080/`).catch(() => undefined), 10_000)).body;
+    assert.equal(after, before, "the data survived the pod");
+    const pvc = await getJSON(tug, ["get", "pvc", "web-data"]);
+    assert.equal(pvc.status.phase, "Bound");
   });
 
   test("pod startup latency over 20 pods (create → Running, image present)", async () => {
