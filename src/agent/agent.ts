@@ -10,7 +10,7 @@
 //
 // Stopping the agent stops what it started (kubelet, heartbeats, containerd, routes) but
 // not the pods: like a kubelet or k3s restart, containers keep running in their shims and
-// the next agent run re-adopts them from CRI state. `tug down` (stopAllPods below) is the
+// the next agent run re-adopts them from CRI state. `tug down` (node/teardown.ts) is the
 // counterpart of k3s-killall.sh and removes everything.
 
 import { existsSync } from "node:fs";
