@@ -79,8 +79,8 @@ export const apiLatencyBenchmark: Benchmark = {
   name: "apilatency",
   summary: "100 concurrent HTTPS clients create/get/list/update/delete ConfigMaps and Pods: p50/p99 per verb, requests/s",
   async run(ctx) {
-    const clients = ctx.quick ? 20 : 100;
-    const seconds = ctx.quick ? 5 : 60;
+    const clients = Number(process.env.TUG_BENCH_CLIENTS) || (ctx.quick ? 20 : 100);
+    const seconds = Number(process.env.TUG_BENCH_SECONDS) || (ctx.quick ? 5 : 60);
     const tug = await startTug();
     const figs: RunFigures[] = [];
     try {
