@@ -100,6 +100,12 @@ test("replicaset, statefulset, daemonset defaults and tables", () => {
   assert.deepEqual(sts.spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
   assert.equal(sts.spec.volumeClaimTemplates[0].spec.volumeMode, "Filesystem");
   assert.deepEqual(def("StatefulSet").validate!(sts, { operation: "create" }), []);
+  // Mounts may name a claim template; other unknown names are still refused.
+  const mounted = structuredClone(sts);
+  mounted.spec.template.spec.containers[0].volumeMounts = [{ name: "data", mountPath: "/data" }];
+  assert.deepEqual(def("StatefulSet").validate!(mounted, { operation: "create" }), []);
+  mounted.spec.template.spec.containers[0].volumeMounts.push({ name: "nope", mountPath: "/nope" });
+  assert.deepEqual(def("StatefulSet").validate!(mounted, { operation: "create" }).map((c) => c.field), ["spec.template.spec.containers[0].volumeMounts[1].name"]);
   assert.deepEqual(def("StatefulSet").table!.cells(sts, now), ["0/1", "60m", "nginx", "nginx:1.25"]);
   const sts2 = structuredClone(sts);
   sts2.metadata.resourceVersion = sts.metadata.resourceVersion = "1";

@@ -365,7 +365,9 @@ const validateStatefulSetSpec: SpecValidator = (spec, ctx, errs) => {
   asString(spec.serviceName, "spec.serviceName", errs);
 
   validateWorkloadSelector(spec, "spec", "statefulset", errs);
-  errs.push(...validatePodTemplate(spec.template, "spec.template"));
+  // Claim templates become pod volumes named after them, so mounts may refer to them.
+  const claimNames = list(spec.volumeClaimTemplates).map((c) => (isPlainObject(c) && isPlainObject(c.metadata) ? c.metadata.name : undefined)).filter((n): n is string => typeof n === "string");
+  errs.push(...validatePodTemplate(spec.template, "spec.template", claimNames));
   errs.push(...validateLongRunningTemplate(spec.template, "spec.template", "StatefulSet"));
 
   if (ctx.operation === "update" && ctx.old) {

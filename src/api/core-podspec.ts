@@ -360,13 +360,18 @@ export function validateTolerations(v: unknown, path: string): StatusCause[] {
   return errs;
 }
 
-/** ValidatePodSpec. `path` is where the spec sits ("spec" or "spec.template.spec"). */
-export function validatePodSpec(s: unknown, path = "spec"): StatusCause[] {
+/**
+ * ValidatePodSpec. `path` is where the spec sits ("spec" or "spec.template.spec").
+ * `extraVolumeNames` are volumes supplied from outside the spec: a StatefulSet's
+ * volumeClaimTemplates become pod volumes of those names.
+ */
+export function validatePodSpec(s: unknown, path = "spec", extraVolumeNames: readonly string[] = []): StatusCause[] {
   const errs: StatusCause[] = [];
   if (s === undefined || s === null) return [fieldError.required(`${path}.containers`)];
   const spec = asObject(s, path, errs);
   if (!spec) return errs;
   const volumes = validateVolumes(spec.volumes, `${path}.volumes`, errs);
+  for (const n of extraVolumeNames) volumes.add(n);
   const hostNetwork = asBool(spec.hostNetwork, `${path}.hostNetwork`, errs) ?? false;
   const names = new Set<string>();
   const containers = asArray(spec.containers, `${path}.containers`, errs);
@@ -412,14 +417,14 @@ export function validatePodSpec(s: unknown, path = "spec"): StatusCause[] {
 }
 
 /** ValidatePodTemplateSpec: template labels/annotations plus the spec. */
-export function validatePodTemplateSpec(t: unknown, path = "spec.template"): StatusCause[] {
+export function validatePodTemplateSpec(t: unknown, path = "spec.template", extraVolumeNames: readonly string[] = []): StatusCause[] {
   const errs: StatusCause[] = [];
   const tpl = asObject(t, path, errs);
   if (!tpl) return t === undefined || t === null ? [fieldError.required(path)] : errs;
   const meta = asObject(tpl.metadata, `${path}.metadata`, errs) ?? {};
   errs.push(...validateLabels(meta.labels, `${path}.metadata.labels`));
   errs.push(...validateAnnotations(meta.annotations, `${path}.metadata.annotations`));
-  errs.push(...validatePodSpec(tpl.spec, `${path}.spec`));
+  errs.push(...validatePodSpec(tpl.spec, `${path}.spec`, extraVolumeNames));
   return errs;
 }
 

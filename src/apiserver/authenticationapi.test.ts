@@ -75,7 +75,6 @@ describe("authentication.k8s.io/v1", () => {
     await server.listen();
     kubeconfig = join(api.dir, "kubeconfig.yaml");
     writeKubeconfig(kubeconfig, { server: `https://127.0.0.1:${server.port}`, caPem: pki.ca.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem });
-    await api.client.create("v1/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: "default" } });
     await api.client.create("v1/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "robot", namespace: "default" } });
   });
 

@@ -11,6 +11,9 @@ import { builtinCatalogue } from "../api/catalogue.js";
 import { openStore } from "../store/open.js";
 import { Registry } from "./registry.js";
 import { bootstrapCluster } from "./bootstrap.js";
+import { ServiceAccountTokenIssuer, setServiceAccountTokenIssuer } from "./tokenrequest.js";
+import { selfSignedServingCert } from "./pki.js";
+import { ROOT_CA_CONFIGMAP_NAME } from "../controllers/rootcacertpublisher.js";
 
 export interface TestApi {
   client: Client;
@@ -19,11 +22,26 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
+/**
+ * What the service-account controllers and the token issuer would have done by the time
+ * a test's pods start, so pods get (and can mount) their kube-api-access volume: the
+ * `default` ServiceAccount and `kube-root-ca.crt` in the default namespace, and a token
+ * issuer with its key in the temp dir. Namespaces a test creates have neither.
+ */
+async function seedServiceAccounts(registry: Registry, dir: string): Promise<void> {
+  setServiceAccountTokenIssuer(registry, ServiceAccountTokenIssuer.load(join(dir, "pki")));
+  const client = createInProcessClient(registry);
+  const ca = await selfSignedServingCert(["tugboat-test-ca"]);
+  await client.create("v1/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: "default" } }).catch(() => {});
+  await client.create("v1/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: ROOT_CA_CONFIGMAP_NAME, namespace: "default" }, data: { "ca.crt": ca.certPem } });
+}
+
 export async function startTestApi(): Promise<TestApi> {
   const dir = mkdtempSync(join(tmpdir(), "tug-test-"));
   const store = await openStore(join(dir, "state.db"));
   const registry = new Registry(store, builtinCatalogue());
   await bootstrapCluster(registry);
+  await seedServiceAccounts(registry, dir);
   return {
     client: createInProcessClient(registry),
     registry,

@@ -31,7 +31,7 @@ describe("serviceaccounts/token", () => {
     await server.listen();
     url = `https://127.0.0.1:${server.port}`;
     admin = createHttpClient({ server: url, ca: pki.ca.certPem, cert: pki.admin.certPem, key: pki.admin.keyPem });
-    for (const name of ["builder", "default"]) await api.client.create("v1/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace: "default" } });
+    for (const name of ["builder"]) await api.client.create("v1/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace: "default" } });
     await api.client.create("v1/pods", {
       apiVersion: "v1",
       kind: "Pod",

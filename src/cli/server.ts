@@ -135,7 +135,10 @@ export async function startServer(opts: ServerOptions, signal: AbortSignal, extr
   const agentMetrics = agentMetricsSource({ client, clientCert: kubeletClient, log });
   metrics.add(agentMetrics);
   const informers = new SharedInformerFactory(client, { resyncPeriodMs: 0 });
-  const identity = `${hostname()}_${randomBytes(4).toString("hex")}`;
+  // One identity per host and listen address: a server restarted after a crash takes its
+  // own Lease back at once instead of waiting for it to expire, while two servers on one
+  // host (different ports) still campaign against each other. Port 0 gets a random suffix.
+  const identity = opts.port ? `${hostname()}_${opts.host}:${opts.port}` : `${hostname()}_${randomBytes(4).toString("hex")}`;
   const supervisor = new Supervisor({
     log,
     election: opts.leaderElect === false ? undefined : { client, name: "tug-controller-manager", namespace: "kube-system", identity, releaseOnCancel: true },

@@ -28,6 +28,8 @@ export class GroupCommit<E> {
   private pending: Pending<E>[] = [];
   private scheduled = false;
   private readonly group: { immediate(batch: Pending<E>[]): Outcome<E>[] };
+  /** A group of one needs no savepoint: the transaction itself rolls back if the write throws. */
+  private readonly single: { immediate(op: WriteOp<E, unknown>): { event: E; result: unknown } };
 
   /**
    * grouped=false commits every write on its own as it is issued (one fsync each).
@@ -42,6 +44,7 @@ export class GroupCommit<E> {
     // Nested in the group's transaction, better-sqlite3 runs this as SAVEPOINT … RELEASE,
     // rolling back only this write when it throws.
     const savepoint = db.transaction((op: WriteOp<E, unknown>) => op());
+    this.single = savepoint; // called outside a transaction, the same wrapper is BEGIN … COMMIT
     this.group = db.transaction((batch: Pending<E>[]): Outcome<E>[] =>
       batch.map((w): Outcome<E> => {
         try {
@@ -76,8 +79,17 @@ export class GroupCommit<E> {
     }
     let outcomes: Outcome<E>[];
     try {
-      outcomes = this.group.immediate(batch);
-      this.stats.commits++;
+      if (batch.length === 1) {
+        try {
+          outcomes = [{ ok: true, ...this.single.immediate(batch[0]!.op) }];
+        } catch (err) {
+          outcomes = [{ ok: false, err }]; // rolled back: nothing was committed
+        }
+        if (outcomes[0]!.ok) this.stats.commits++;
+      } else {
+        outcomes = this.group.immediate(batch);
+        this.stats.commits++;
+      }
     } catch (err) {
       // The COMMIT (or BEGIN) itself failed: nothing of the group is durable.
       for (const w of batch) w.reject(err);

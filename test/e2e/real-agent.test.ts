@@ -10,7 +10,7 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventually, freePort, missingKubectl, openWatch, repoRoot, show, startTug, type Tug } from "./harness.js";
@@ -220,7 +220,7 @@ spec:
     assert.equal(res.body, "side-loaded image");
   });
 
-  test("a StatefulSet pod keeps its PVC's data across kubectl delete pod", { skip: !existsSync(join(repoRoot, "src/agent/storage/localpath.ts")) && "needs the local-path provisioner (src/agent/storage/localpath.ts)" }, async (t) => {
+  test("a StatefulSet pod keeps its PVC's data across kubectl delete pod", async () => {
     let r = await tug.kubectl(["apply", "-f", "-"], {
       stdin: `apiVersion: apps/v1
 kind: StatefulSet
@@ -244,11 +244,6 @@ spec:
       resources: {requests: {storage: 10Mi}}
 `,
     });
-    if (/volumeMounts\[0\]\.name: Not found: "data"/.test(r.stderr)) {
-      // Upstream accepts mounts of claim-template volumes (the controller adds the volume).
-      t.skip("the API rejects volumeMounts naming a volumeClaimTemplate (StatefulSet validation in src/api/apps.ts)");
-      return;
-    }
     assert.equal(r.code, 0, show(r));
     const first = await eventually(async () => {
       const p = await getJSON(tug, ["get", "pod", "store-0"]);
@@ -268,7 +263,7 @@ spec:
     assert.equal(afterBody, before, "the data survived the pod");
   });
 
-  test("a local-path PersistentVolumeClaim keeps its data across pod deletion", { skip: !existsSync(join(repoRoot, "src/agent/storage/localpath.ts")) && "needs the local-path provisioner (src/agent/storage/localpath.ts)" }, async () => {
+  test("a local-path PersistentVolumeClaim keeps its data across pod deletion", async () => {
     const pod = `apiVersion: v1
 kind: Pod
 metadata: {name: pvc-web, namespace: default}

@@ -67,7 +67,6 @@ test("kubelet runs a pod on a private containerd and deletes it gracefully", { s
       metadata: { name: "web", namespace: "default" },
       spec: {
         nodeName: NODE,
-        automountServiceAccountToken: false,
         restartPolicy: "Always",
         containers: [{ name: "httpd", image: BUSYBOX_IMAGE, command: ["httpd"], args: ["-f", "-p", "8080", "-h", "/www"], env: [{ name: "A", value: "1" }] }],
       },

@@ -53,11 +53,18 @@ test("node registration, status and lease over a real runtime", { skip, timeout:
     });
 
     // Lease renews; status does not churn while nothing changes.
+    // (Right after Ready the first rounds may still fill in facts such as the image list.)
+    await waitFor("node status settles", async () => {
+      const a = (await api.client.get("v1/nodes", undefined, "reg-node")).metadata.resourceVersion;
+      await sleep(500);
+      return (await api.client.get("v1/nodes", undefined, "reg-node")).metadata.resourceVersion === a ? true : undefined;
+    }, 10_000);
     const t1 = (await api.client.get("coordination.k8s.io/v1/leases", "kube-node-lease", "reg-node")).spec.renewTime;
-    const rv = (await api.client.get("v1/nodes", undefined, "reg-node")).metadata.resourceVersion;
+    const before = await api.client.get("v1/nodes", undefined, "reg-node");
     await sleep(1000);
     assert.notEqual((await api.client.get("coordination.k8s.io/v1/leases", "kube-node-lease", "reg-node")).spec.renewTime, t1);
-    assert.equal((await api.client.get("v1/nodes", undefined, "reg-node")).metadata.resourceVersion, rv, "no status churn");
+    const after = await api.client.get("v1/nodes", undefined, "reg-node");
+    assert.equal(after.metadata.resourceVersion, before.metadata.resourceVersion, `no status churn: ${JSON.stringify(before.status)} → ${JSON.stringify(after.status)}`);
 
     // The node controller marks it Unknown: the next round puts Ready=True back.
     const cur = await api.client.get("v1/nodes", undefined, "reg-node");

@@ -175,7 +175,6 @@ test("agent server: logs, exec, port-forward and stats against real containers",
       kind: "Pod",
       metadata: { name: "box", namespace: "default" },
       spec: {
-        automountServiceAccountToken: false, // this test API runs no token issuer or CA publisher
         nodeName: NODE,
         containers: [
           { name: "main", image: BUSYBOX_IMAGE, command: ["sh", "-c", 'echo start; i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.2; done'] },

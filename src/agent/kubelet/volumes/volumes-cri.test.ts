@@ -32,7 +32,6 @@ test("volumes reach a running container and ConfigMap updates show up in it", { 
     const issuer = ServiceAccountTokenIssuer.load(join(api.dir, "pki"));
     setServiceAccountTokenIssuer(api.registry, issuer);
     const c = api.client;
-    await c.create("v1/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: "default" } });
     await c.create("v1/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web-config", namespace: "default" }, data: { "index.html": "hello v1\n" } });
     await c.create("v1/secrets", { apiVersion: "v1", kind: "Secret", metadata: { name: "web-secret", namespace: "default" }, stringData: { token: "t0ps3cret" } });
     const container = {

@@ -39,7 +39,6 @@ describe("VolumeManager", () => {
     setServiceAccountTokenIssuer(api.registry, issuer);
     dataDir = await mkdtemp(join(tmpdir(), "tugvol-"));
     vm = new VolumeManager({ client: api.client, dataDir, nodeName: "n1", log: silentLogger, refreshIntervalMs: 0 });
-    await api.client.create("v1/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: "default" } });
   });
 
   after(async () => {
@@ -192,7 +191,7 @@ describe("VolumeManager", () => {
   });
 
   it("projected: configMap + secret + downwardAPI + a pod-bound service-account token", async () => {
-    await api.client.create("v1/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kube-root-ca.crt", namespace: "default" }, data: { "ca.crt": "CERT" } });
+    const rootCA = (await api.client.get("v1/configmaps", "default", "kube-root-ca.crt")).data["ca.crt"]; // seeded by startTestApi
     const pod = await makePod("proj", [
       {
         name: "kube-api-access-abcde",
@@ -210,7 +209,7 @@ describe("VolumeManager", () => {
     ]);
     await vm.setUp(pod);
     const d = volDir(pod, "kubernetes.io~projected", "kube-api-access-abcde");
-    assert.equal(read(join(d, "ca.crt")), "CERT");
+    assert.equal(read(join(d, "ca.crt")), rootCA);
     assert.equal(read(join(d, "namespace")), "default");
     assert.equal(read(join(d, "pw")), "s3cret");
     assert.equal(mode(join(d, "pw")), 0o400);
