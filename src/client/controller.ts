@@ -191,6 +191,15 @@ export async function runController(ctrl: Controller, deps: ControllerDeps, sign
   }
 }
 
+/** The cache was behind the store: the write conflicted, or what we meant to create exists. */
+export class StaleCacheError extends Error {}
+
+function isStaleCacheError(err: unknown): boolean {
+  if (err instanceof StaleCacheError) return true;
+  const e = err as { code?: unknown; reason?: unknown };
+  return e?.code === 409 && (e.reason === "Conflict" || e.reason === "AlreadyExists");
+}
+
 async function processItem(ctrl: Controller, ctx: ReconcileContext, queue: WorkQueue, item: string, primary: Informer): Promise<void> {
   const key = splitKey(item);
   let result: ReconcileResult;
@@ -205,12 +214,13 @@ async function processItem(ctrl: Controller, ctx: ReconcileContext, queue: WorkQ
       if (obj) ctx.recorder.event(obj, "Warning", err.reason, err.message);
       return;
     }
-    ctx.log.error("reconcile failed; retrying", {
-      controller: ctrl.name,
-      key: item,
-      retries: queue.numRequeues(item),
-      error: String((err as Error)?.message ?? err),
-    });
+    const retries = queue.numRequeues(item);
+    const fields = { controller: ctrl.name, key: item, retries, error: String((err as Error)?.message ?? err) };
+    // A write that lost an optimistic-concurrency race (409 Conflict, or an object our
+    // cache has not seen yet) is routine: the retry reads the newer state. Only say so
+    // loudly when it keeps happening.
+    if (isStaleCacheError(err) && retries < 5) ctx.log.debug?.("reconcile raced a newer write; retrying", fields);
+    else ctx.log.error("reconcile failed; retrying", fields);
     queue.addRateLimited(item);
     return;
   }

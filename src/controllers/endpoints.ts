@@ -10,7 +10,7 @@
 
 import { deepCopy, type KObject } from "../apimachinery/types.js";
 import { selectorFromSet } from "../apimachinery/labels.js";
-import type { Controller, ObjectKey, Reader } from "../client/controller.js";
+import { StaleCacheError, type Controller, type ObjectKey, type Reader } from "../client/controller.js";
 import { canonicalJSON } from "./podtemplatehash.js";
 import { isPodReady } from "./replicaset.js";
 
@@ -181,7 +181,7 @@ export function endpointsController(): Controller {
         } catch (err) {
           // Our cache lags: the next event brings the existing object and we update it.
           if (codeOf(err) !== 409) throw err;
-          throw new Error(`endpoints ${key.namespace}/${key.name} exist but are not in the cache yet`);
+          throw new StaleCacheError(`endpoints ${key.namespace}/${key.name} exist but are not in the cache yet`);
         }
         return;
       }
