@@ -231,6 +231,7 @@ function validateIngressClass(o: KObject, ctx: ValidationContext): StatusCause[]
 }
 
 const ingressClassTable: TableSpec = {
+  nameCell: (o) => (o.metadata.annotations?.["ingressclass.kubernetes.io/is-default-class"] === "true" ? `${o.metadata.name} (default)` : String(o.metadata.name ?? "")),
   columns: [column("Controller", "Controller that is responsible for handling this class"), column("Parameters", "A reference to a resource with additional parameters"), ageColumn()],
   cells(o, now) {
     const spec = obj(o.spec);

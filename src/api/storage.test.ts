@@ -14,6 +14,8 @@ test("storageclass defaults, validation, table, schema", () => {
   assert.equal(sc.volumeBindingMode, "Immediate");
   assert.deepEqual(def.validate!(sc, { operation: "create" }), []);
   assert.deepEqual(def.table!.cells(sc, now), ["example.com/disk", "Delete", "Immediate", false, "60m"]);
+  assert.equal(def.table!.nameCell!(sc), sc.metadata.name);
+  assert.equal(def.table!.nameCell!({ ...sc, metadata: { ...sc.metadata, annotations: { "storageclass.kubernetes.io/is-default-class": "true" } } }), `${sc.metadata.name} (default)`);
   assert.deepEqual(def.validate!(structuredClone(LOCAL_PATH_STORAGE_CLASS), { operation: "create" }), []);
 
   const bad = def.validate!({ metadata: { name: "x" }, reclaimPolicy: "Recycle", volumeBindingMode: "Later", allowedTopologies: [{ matchLabelExpressions: [{ key: "zone", values: [] }] }] }, { operation: "create" });

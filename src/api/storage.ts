@@ -142,6 +142,10 @@ export const storageClassResource: ResourceDef = {
   defaults: defaultStorageClassFields,
   validate: validateStorageClass,
   table: {
+    nameCell: (o) => {
+      const a = o.metadata.annotations ?? {};
+      return a[DEFAULT_CLASS_ANNOTATION] === "true" || a[BETA_DEFAULT_CLASS_ANNOTATION] === "true" ? `${o.metadata.name} (default)` : String(o.metadata.name ?? "");
+    },
     columns: [
       column("Provisioner", "provisioner indicates the type of the provisioner."),
       column("ReclaimPolicy", "reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class. Defaults to Delete."),

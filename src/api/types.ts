@@ -42,6 +42,8 @@ export interface TableSpec {
    * consistently; use formatAge() from src/api/table.ts for durations.
    */
   cells(obj: KObject, now: Date): unknown[];
+  /** The Name cell, when it says more than metadata.name (e.g. "local-path (default)"). */
+  nameCell?(obj: KObject): string;
 }
 
 export interface ScaleSpec {

@@ -33,8 +33,16 @@ export function serviceAccountAdmission(): AdmissionPlugin {
   };
 }
 
-export function defaultTolerationSecondsAdmission(seconds = DEFAULT_TOLERATION_SECONDS): AdmissionPlugin {
-  const keys = ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"];
+/**
+ * `seconds` is one value for both taints or, like upstream's
+ * --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds, one each.
+ */
+export function defaultTolerationSecondsAdmission(seconds: number | { notReady?: number; unreachable?: number } = DEFAULT_TOLERATION_SECONDS): AdmissionPlugin {
+  const each = typeof seconds === "number" ? { notReady: seconds, unreachable: seconds } : seconds;
+  const keys: [string, number][] = [
+    ["node.kubernetes.io/not-ready", each.notReady ?? DEFAULT_TOLERATION_SECONDS],
+    ["node.kubernetes.io/unreachable", each.unreachable ?? DEFAULT_TOLERATION_SECONDS],
+  ];
   return {
     name: "DefaultTolerationSeconds",
     admit(req) {
@@ -42,11 +50,11 @@ export function defaultTolerationSecondsAdmission(seconds = DEFAULT_TOLERATION_S
       const spec = req.object.spec;
       if (!spec || typeof spec !== "object") return;
       const tolerations: any[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
-      for (const key of keys) {
+      for (const [key, tolerationSeconds] of keys) {
         const covered = tolerations.some(
           (t) => (t.key === key || (t.key === undefined && t.operator === "Exists")) && (!t.effect || t.effect === "NoExecute"),
         );
-        if (!covered) tolerations.push({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds: seconds });
+        if (!covered) tolerations.push({ key, operator: "Exists", effect: "NoExecute", tolerationSeconds });
       }
       spec.tolerations = tolerations;
     },

@@ -68,6 +68,9 @@ export interface RegistryOptions {
   now?: () => Date;
   /** tolerationSeconds given to pods for not-ready/unreachable nodes (default 30). */
   defaultTolerationSeconds?: number;
+  /** Per taint, overriding defaultTolerationSeconds (--default-not-ready-toleration-seconds …). */
+  defaultNotReadyTolerationSeconds?: number;
+  defaultUnreachableTolerationSeconds?: number;
   /** Service ClusterIP and NodePort ranges. */
   serviceRanges?: ServiceRanges;
 }
@@ -129,7 +132,10 @@ export class Registry {
             }),
           ]
         : []),
-      defaultTolerationSecondsAdmission(opts.defaultTolerationSeconds),
+      defaultTolerationSecondsAdmission({
+        notReady: opts.defaultNotReadyTolerationSeconds ?? opts.defaultTolerationSeconds,
+        unreachable: opts.defaultUnreachableTolerationSeconds ?? opts.defaultTolerationSeconds,
+      }),
       serviceAllocation(store, opts.serviceRanges),
     );
     const scDef = catalogue.lookup("storage.k8s.io", "v1", "storageclasses");

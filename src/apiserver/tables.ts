@@ -26,7 +26,13 @@ function row(def: ResourceDef, obj: KObject, now: Date, include: IncludeObject):
     // A malformed stored object must still list.
     cells = (def.table?.columns ?? [ageColumn()]).map(() => "<unknown>");
   }
-  const r: Record<string, unknown> = { cells: [obj.metadata.name ?? "", ...cells] };
+  let name = obj.metadata.name ?? "";
+  try {
+    if (def.table?.nameCell) name = def.table.nameCell(obj);
+  } catch {
+    // keep the plain name
+  }
+  const r: Record<string, unknown> = { cells: [name, ...cells] };
   if (include === "Object") r.object = obj;
   else if (include === "Metadata") r.object = partialObjectMetadata(obj);
   return r;

@@ -28,7 +28,9 @@ import { ClientEventRecorder } from "../client/events.js";
 import { CompositeMetricsSource, metricsDiscoveryGroup, metricsHandler } from "../apiserver/metrics.js";
 import { kubeletClientCert, podProxy } from "../apiserver/podproxy.js";
 import { agentMetricsSource } from "../agent/stats/metricssource.js";
-import { apiServerServiceIP, dnsServiceIP } from "../apiserver/serviceallocation.js";
+import { apiServerServiceIP, defaultServiceRanges, dnsServiceIP, type ServiceRanges } from "../apiserver/serviceallocation.js";
+import { publishClusterConfig } from "../apiserver/clusterconfig.js";
+import { DEFAULT_CLUSTER_CIDR, type ClusterOptions } from "./clusterflags.js";
 import { controllerRunnable } from "../client/controller.js";
 import { clusterDNSRunnable } from "../network/dns/server.js";
 import { ensureKubeDNSService } from "../network/dns/kubedns.js";
@@ -36,7 +38,8 @@ import { IngressController } from "../network/ingress/controller.js";
 import { ingressStatusController } from "../network/ingress/status.js";
 import { persistedDefaultCertificate } from "../network/ingress/tls.js";
 
-export interface ServerOptions {
+/** Cluster ranges and node-lifecycle timings (cli/clusterflags.ts; each defaults as its flag does). */
+export interface ServerOptions extends Partial<ClusterOptions> {
   dataDir: string;
   host: string;
   port: number;
@@ -94,22 +97,52 @@ export async function startServer(opts: ServerOptions, signal: AbortSignal, extr
   const log = opts.log ?? consoleLogger("server");
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(opts.storeURL ?? join(opts.dataDir, "state.db"));
-  const registry = new Registry(store, builtinCatalogue());
+  const serviceRanges: ServiceRanges = {
+    serviceCIDR: opts.serviceCIDR ?? defaultServiceRanges.serviceCIDR,
+    nodePortMin: opts.nodePortMin ?? defaultServiceRanges.nodePortMin,
+    nodePortMax: opts.nodePortMax ?? defaultServiceRanges.nodePortMax,
+  };
+  const clusterCIDR = opts.clusterCIDR ?? DEFAULT_CLUSTER_CIDR;
+  const registry = new Registry(store, builtinCatalogue(), {
+    serviceRanges,
+    defaultNotReadyTolerationSeconds: opts.defaultNotReadyTolerationSeconds,
+    defaultUnreachableTolerationSeconds: opts.defaultUnreachableTolerationSeconds,
+  });
   const url = serverURL(opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host, opts.port);
   const advertise = opts.advertiseAddress || defaultAdvertiseAddress();
   const clusterDomain = opts.clusterDomain ?? "cluster.local";
   const dnsPort = opts.clusterDNSPort ?? 10053;
   const disabled = new Set(opts.disable ?? []);
   // Pods reach the API as kubernetes.default.svc (10.43.0.1 → advertise address): the serving cert names both.
-  const apiNames = [advertise, apiServerServiceIP(), "kubernetes", "kubernetes.default", "kubernetes.default.svc", `kubernetes.default.svc.${clusterDomain}`];
-  const [pki] = await Promise.all([
-    ensurePKI(opts.dataDir, { hosts: [...defaultHosts(opts.host), ...apiNames], server: url }),
+  const apiNames = [advertise, apiServerServiceIP(serviceRanges), "kubernetes", "kubernetes.default", "kubernetes.default.svc", `kubernetes.default.svc.${clusterDomain}`];
+  const certHosts = [...defaultHosts(opts.host), ...apiNames];
+  const [firstPKI, addresses] = await Promise.all([
+    ensurePKI(opts.dataDir, { hosts: certHosts, server: url }),
     bootstrapCluster(registry, { apiServer: { host: advertise, port: opts.port } }).then(async () => {
-      if (disabled.has("dns")) return;
-      const err = await ensureKubeDNSService(registry, { clusterIP: dnsServiceIP(), address: advertise, port: dnsPort });
-      if (err) log.error("cluster DNS: cannot create the kube-dns Service", { error: err.message });
+      if (!disabled.has("dns")) {
+        const err = await ensureKubeDNSService(registry, { clusterIP: dnsServiceIP(serviceRanges), address: advertise, port: dnsPort });
+        if (err) log.error("cluster DNS: cannot create the kube-dns Service", { error: err.message });
+      }
+      // The addresses the two Services really have: after a --service-cidr change they keep the old ones.
+      const ipOf = (ns: string, name: string) =>
+        registry.get(registry.def("v1/services"), ns, name).then(
+          (svc) => (typeof svc.spec?.clusterIP === "string" && svc.spec.clusterIP !== "None" ? (svc.spec.clusterIP as string) : undefined),
+          () => undefined,
+        );
+      const apiIP = await ipOf("default", "kubernetes");
+      const dnsIP = (await ipOf("kube-system", "kube-dns")) ?? dnsServiceIP(serviceRanges);
+      // Agents read the ranges and the DNS address from kube-system/tugboat-config.
+      await publishClusterConfig(registry, {
+        serviceCIDR: serviceRanges.serviceCIDR,
+        clusterCIDR,
+        clusterDNS: dnsIP,
+        clusterDomain,
+        serviceNodePortRange: `${serviceRanges.nodePortMin}-${serviceRanges.nodePortMax}`,
+      });
+      return { apiIP, dnsIP };
     }),
   ]);
+  const pki = addresses.apiIP && !certHosts.includes(addresses.apiIP) ? await ensurePKI(opts.dataDir, { hosts: [...certHosts, addresses.apiIP], server: url }) : firstPKI;
   const tokens = new TokenTable([[pki.token, { name: "system:bootstrap:tugboat", groups: ["system:bootstrappers", "system:nodes"] }]]);
   // Signs and verifies service-account tokens (serviceaccounts/token, projected volumes).
   setServiceAccountTokenIssuer(registry, ServiceAccountTokenIssuer.load(pki.dir));
@@ -147,11 +180,11 @@ export async function startServer(opts: ServerOptions, signal: AbortSignal, extr
   supervisor.add(
     new Compactor(store, {}),
     agentMetrics,
-    ...controllerRunnables({ client, informers, log }, registry.catalogue.defs, opts.controllers, metrics, { hpaSyncPeriodMs: opts.hpaSyncPeriodMs }, pki.ca.certPem),
+    ...controllerRunnables({ client, informers, log }, registry.catalogue.defs, opts.controllers, metrics, { hpaSyncPeriodMs: opts.hpaSyncPeriodMs, nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs, clusterCIDR }, pki.ca.certPem),
     // Built-in LoadBalancer (k3s ServiceLB style); "-servicelb" in --controllers turns it off.
     ...((opts.controllers ?? ["*"]).includes("-servicelb") ? [] : [serviceLBRunnable({ client, informers, log })]),
     // Cluster DNS and ingress serve on every server; only the Ingress status writer needs the lease.
-    ...(disabled.has("dns") ? [] : [clusterDNSRunnable({ informers, domain: clusterDomain, host: opts.clusterDNSBind ?? "0.0.0.0", port: dnsPort, dnsServiceIP: dnsServiceIP(), log })]),
+    ...(disabled.has("dns") ? [] : [clusterDNSRunnable({ informers, domain: clusterDomain, host: opts.clusterDNSBind ?? "0.0.0.0", port: dnsPort, dnsServiceIP: addresses.dnsIP, reverseCIDRs: [clusterCIDR, serviceRanges.serviceCIDR], log })]),
     ...(disabled.has("ingress")
       ? []
       : [

@@ -40,6 +40,10 @@ export interface ControllerEnv {
 export interface ControllerTuning {
   /** --horizontal-pod-autoscaler-sync-period (default 15 s). */
   hpaSyncPeriodMs?: number;
+  /** --node-monitor-grace-period (default 20 s). */
+  nodeMonitorGracePeriodMs?: number;
+  /** --cluster-cidr: the pod range nodes get their /24 from (default 10.42.0.0/16). */
+  clusterCIDR?: string;
 }
 
 /** Several controllers that form one kube-controller-manager controller, as one Runnable. */
@@ -62,7 +66,7 @@ export const controllerEntries: ControllerEntry[] = [
   { name: "serviceaccount", build: (e) => controllerRunnable(serviceAccountController(), e.deps) },
   { name: "horizontalpodautoscaling", build: (e) => (e.metrics ? controllerRunnable(hpaController({ metrics: e.metrics, syncPeriodMs: e.tuning?.hpaSyncPeriodMs }), e.deps) : { name: "controller/horizontalpodautoscaling", needsLeader: false, start: (s) => new Promise<void>((r) => s.addEventListener("abort", () => r(), { once: true })) }) },
   { name: "disruption", build: (e) => controllerRunnable(disruptionController(), e.deps) },
-  { name: "nodelifecycle", build: (e) => controllerRunnable(nodeLifecycleController(), e.deps) },
+  { name: "nodelifecycle", build: (e) => controllerRunnable(nodeLifecycleController({ nodeMonitorGracePeriodMs: e.tuning?.nodeMonitorGracePeriodMs, clusterCIDR: e.tuning?.clusterCIDR }), e.deps) },
   { name: "job", build: (e) => controllerRunnable(jobController, e.deps) },
   { name: "cronjob", build: (e) => controllerRunnable(cronJobController, e.deps) },
   { name: "statefulset", build: (e) => controllerRunnable(statefulSetController, e.deps) },

@@ -116,7 +116,7 @@ spec:
     const ns = "storage";
     const sc = await c.ok(["get", "storageclass"]);
     assert.match(sc.split("\n")[0]!, /^NAME\s+PROVISIONER\s+RECLAIMPOLICY\s+VOLUMEBINDINGMODE\s+ALLOWVOLUMEEXPANSION\s+AGE/);
-    assert.match(sc, /local-path\s+tugboat\.io\/local-path\s+Delete\s+WaitForFirstConsumer\s+false\s/);
+    assert.match(sc, /local-path \(default\)\s+tugboat\.io\/local-path\s+Delete\s+WaitForFirstConsumer\s+false\s/);
     await c.apply(`
 apiVersion: storage.k8s.io/v1
 kind: StorageClass

@@ -223,6 +223,8 @@ export interface ClusterDNSRunnableOptions {
   /** Default: the host's resolvers (resolv.conf), minus `dnsServiceIP`. */
   upstreams?: Upstream[];
   dnsServiceIP?: string;
+  /** Cluster ranges whose reverse (PTR) names are answered here (default the pod and service ranges 10.42/16, 10.43/16). */
+  reverseCIDRs?: string[];
   log?: Logger;
   /** How long to wait before retrying a port that could not be bound. */
   bindRetryMs?: number;
@@ -239,7 +241,7 @@ export function clusterDNSRunnable(o: ClusterDNSRunnableOptions): Runnable {
       // Never forward to ourselves: the service IP, and on port 53 the addresses we listen on.
       const self = (o.port ?? 10053) === 53 ? ((o.host ?? "0.0.0.0") === "0.0.0.0" ? localIPv4Addresses() : [o.host!]) : [];
       const upstreams = o.upstreams ?? hostUpstreams({ exclude: [...(o.dnsServiceIP ? [o.dnsServiceIP] : []), ...self] });
-      const server = new ClusterDNSServer({ records: new ClusterRecords(view, { domain: o.domain }), forwarder: new Forwarder(upstreams), host: o.host, port: o.port, log });
+      const server = new ClusterDNSServer({ records: new ClusterRecords(view, { domain: o.domain, reverseCIDRs: o.reverseCIDRs }), forwarder: new Forwarder(upstreams), host: o.host, port: o.port, log });
       let warned = false;
       while (!signal.aborted) {
         try {
