@@ -14,7 +14,7 @@
 // counterpart of k3s-killall.sh and removes everything.
 
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Client } from "../client/types.js";
@@ -22,7 +22,8 @@ import type { SharedInformerFactory } from "../client/sharedinformers.js";
 import { SharedInformerFactory as InformerFactory } from "../client/sharedinformers.js";
 import { consoleLogger, type Logger, type Runnable } from "../client/runnable.js";
 import { ContainerdProcess, qualifyImage } from "./containerd.js";
-import { CLUSTER_POD_CIDR, DEFAULT_BRIDGE, SERVICE_CIDR, installUnreachableRoutes, removeUnreachableRoutes, writeNodeConflist } from "./cni.js";
+import { DEFAULT_BRIDGE, NETWORK_STATE_FILE, installUnreachableRoutes, removeUnreachableRoutes, writeNodeConflist } from "./cni.js";
+import { readClusterNetwork, type ClusterNetwork } from "../apiserver/clusterconfig.js";
 import { BUSYBOX_IMAGE, PAUSE_IMAGE, buildNodeImages } from "./images/build.js";
 import { importImage } from "./images/import.js";
 import { CriRuntime } from "./runtime/cri/runtime.js";
@@ -34,8 +35,6 @@ import { NodeRegistration } from "./node/registration.js";
 import { ROLE_CONTROL_PLANE, ROLE_MASTER } from "./node/status.js";
 
 export const DEFAULT_KUBELET_VERSION = "v1.32.0-tugboat";
-export const DEFAULT_CLUSTER_DNS = "10.43.0.10";
-export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
 
 export interface RealAgentOptions {
   /** The API client (HTTPS, like any remote agent). */
@@ -50,8 +49,14 @@ export interface RealAgentOptions {
   podCIDR?: string;
   /** CNI bridge name (default tug0). */
   bridge?: string;
-  /** Cluster ranges covered by `unreachable` routes; [] to leave routes alone. */
+  /**
+   * Cluster ranges covered by `unreachable` routes; [] to leave routes alone. Default:
+   * the pod and service ranges the server publishes (kube-system/tugboat-config).
+   */
   clusterCIDRs?: string[];
+  /** Overrides of what the server publishes in kube-system/tugboat-config (apiserver/clusterconfig.ts). */
+  clusterCIDR?: string;
+  serviceCIDR?: string;
   clusterDNS?: string;
   clusterDomain?: string;
   /** Node labels; `controlPlane` adds the control-plane and master role labels. */
@@ -117,7 +122,7 @@ export function realAgent(o: RealAgentOptions): Runnable & { info(): AgentInfo |
   const nodeName = o.nodeName ?? defaultNodeName();
   const nodeIP = o.nodeIP ?? defaultNodeIP();
   const bridge = o.bridge ?? DEFAULT_BRIDGE;
-  const clusterCIDRs = o.clusterCIDRs ?? [CLUSTER_POD_CIDR, SERVICE_CIDR];
+  let clusterCIDRs: string[] = o.clusterCIDRs ?? [];
   let info: AgentInfo | undefined;
   let readyResolve!: () => void;
   const readyP = new Promise<void>((r) => (readyResolve = r));
@@ -166,8 +171,15 @@ export function realAgent(o: RealAgentOptions): Runnable & { info(): AgentInfo |
         });
       }
       const runtime = new CriRuntime(address, { timeoutMs: 30_000 });
-      const routesInstalled = clusterCIDRs.length > 0;
+      let routesInstalled = false;
       try {
+        // The cluster's ranges and DNS address, from the server (flags override).
+        const net = await clusterNetworkFor(o, parts.signal, log);
+        if (!net) throw failure ?? new Error("stopped");
+        clusterCIDRs = o.clusterCIDRs ?? [net.clusterCIDR, net.serviceCIDR];
+        routesInstalled = clusterCIDRs.length > 0;
+        // `tug down` removes the unreachable routes this node used, whatever the ranges were.
+        await writeFile(join(o.dataDir, NETWORK_STATE_FILE), JSON.stringify({ unreachableRoutes: clusterCIDRs, ...net }, null, 2) + "\n");
         if (containerd) {
           const r = await Promise.race([containerd.ready, new Promise<never>((_, rej) => parts.signal.addEventListener("abort", () => rej(new Error("stopped")), { once: true }))]);
           log.info(r.adopted ? "adopted running containerd" : "containerd started", { address, version: r.runtimeVersion, ms: Math.round(r.startMs) });
@@ -217,7 +229,7 @@ export function realAgent(o: RealAgentOptions): Runnable & { info(): AgentInfo |
 
         const informers: SharedInformerFactory = new InformerFactory(o.client, {});
         informers.start(parts.signal);
-        const ctx = { client: o.client, informers, runtime, nodeName, nodeIP, podCIDR, dataDir: o.dataDir, log, clusterCIDRs, bridge };
+        const ctx = { client: o.client, informers, runtime, nodeName, nodeIP, podCIDR, dataDir: o.dataDir, log, clusterCIDRs, bridge, clusterCIDR: net.clusterCIDR, serviceCIDR: net.serviceCIDR };
         for (const p of await optionalParts(ctx, o)) {
           run(p.name, p.start(parts.signal));
           started.push(p.name);
@@ -232,8 +244,8 @@ export function realAgent(o: RealAgentOptions): Runnable & { info(): AgentInfo |
           hostIP: nodeIP,
           log,
           // resolv.conf of dnsPolicy ClusterFirst pods.
-          clusterDNS: [o.clusterDNS ?? DEFAULT_CLUSTER_DNS],
-          clusterDomain: o.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+          clusterDNS: [net.clusterDNS],
+          clusterDomain: net.clusterDomain,
         };
         const kubelet = kubeletRunnable(kopts);
         run("kubelet", kubelet.start(parts.signal));
@@ -262,6 +274,21 @@ export function realAgent(o: RealAgentOptions): Runnable & { info(): AgentInfo |
   };
 }
 
+/**
+ * The cluster network this node works in: what the server publishes, with the agent's
+ * own settings on top; undefined when stopped before the server answered.
+ */
+export async function clusterNetworkFor(o: Pick<RealAgentOptions, "client" | "clusterCIDR" | "serviceCIDR" | "clusterDNS" | "clusterDomain">, signal: AbortSignal, log?: Logger): Promise<ClusterNetwork | undefined> {
+  const own = {
+    ...(o.clusterCIDR ? { clusterCIDR: o.clusterCIDR } : {}),
+    ...(o.serviceCIDR ? { serviceCIDR: o.serviceCIDR } : {}),
+    ...(o.clusterDNS ? { clusterDNS: o.clusterDNS } : {}),
+    ...(o.clusterDomain ? { clusterDomain: o.clusterDomain } : {}),
+  };
+  const published = await readClusterNetwork(o.client, { signal, log });
+  return published && { ...published, ...own };
+}
+
 /** A part of the agent from another module: a Runnable, optionally with the port it serves. */
 interface AgentPart extends Runnable {
   port?(): number;
@@ -278,6 +305,9 @@ interface PartContext {
   log: Logger;
   clusterCIDRs: string[];
   bridge: string;
+  /** The cluster's pod and service ranges (service proxy: masquerade, host access). */
+  clusterCIDR: string;
+  serviceCIDR: string;
 }
 
 /**
@@ -327,6 +357,8 @@ async function optionalParts(ctx: PartContext, _o: RealAgentOptions): Promise<Ag
         nodeName: ctx.nodeName,
         nodeIP: ctx.nodeIP,
         informers: ctx.informers,
+        clusterCIDR: ctx.clusterCIDR,
+        serviceCIDR: ctx.serviceCIDR,
         table: ctx.bridge === DEFAULT_BRIDGE ? "tugboat" : `tugboat-${ctx.bridge}`,
         log: ctx.log,
       }),

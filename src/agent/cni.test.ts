@@ -3,11 +3,11 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StatusError } from "../apimachinery/errors.js";
-import { nodeConflist, writeNodeConflist, CONFLIST_NAME } from "./cni.js";
+import { nodeConflist, writeNodeConflist, CONFLIST_NAME, NETWORK_STATE_FILE, recordedUnreachableRoutes } from "./cni.js";
 
 test("conflist: bridge tug0 with host-local on the podCIDR, then portmap", () => {
   const c = nodeConflist({ confDir: "/d/cni/net.d", podCIDR: "10.42.7.0/24" }) as { plugins: Array<Record<string, any>>; cniVersion: string };
@@ -38,6 +38,19 @@ test("writeNodeConflist writes JSON where containerd looks", async () => {
     const parsed = JSON.parse(await readFile(file, "utf8"));
     assert.equal(parsed.name, "tugboat");
     assert.equal(parsed.plugins[0].bridge, "tugx");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("tug down removes the unreachable routes the agent recorded, the defaults without a record", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "tug-cni-net-"));
+  try {
+    assert.deepEqual(await recordedUnreachableRoutes(dir), ["10.42.0.0/16", "10.43.0.0/16"]);
+    await writeFile(join(dir, NETWORK_STATE_FILE), JSON.stringify({ unreachableRoutes: ["10.47.0.0/16", "10.45.0.0/16"] }));
+    assert.deepEqual(await recordedUnreachableRoutes(dir), ["10.47.0.0/16", "10.45.0.0/16"]);
+    await writeFile(join(dir, NETWORK_STATE_FILE), "{not json");
+    assert.deepEqual(await recordedUnreachableRoutes(dir), ["10.42.0.0/16", "10.43.0.0/16"]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -10,7 +10,7 @@
 // default route off the machine; the node's bridge route (a /24) is more specific and wins.
 
 import { execFile } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Invalid } from "../apimachinery/errors.js";
 
@@ -19,6 +19,19 @@ export const SERVICE_CIDR = "10.43.0.0/16";
 export const DEFAULT_BRIDGE = "tug0";
 export const NETWORK_NAME = "tugboat";
 export const CONFLIST_NAME = "10-tugboat.conflist";
+/** In the agent's data dir: the cluster network it last ran with (ranges from the server). */
+export const NETWORK_STATE_FILE = "network.json";
+
+/** The unreachable routes an agent recorded in its data dir; the defaults when it has not. */
+export async function recordedUnreachableRoutes(agentDataDir: string): Promise<string[]> {
+  try {
+    const routes = JSON.parse(await readFile(join(agentDataDir, NETWORK_STATE_FILE), "utf8"))?.unreachableRoutes;
+    if (Array.isArray(routes) && routes.every((r) => typeof r === "string")) return routes;
+  } catch {
+    // no record (an agent from before the file, or never started): the defaults
+  }
+  return [CLUSTER_POD_CIDR, SERVICE_CIDR];
+}
 
 export interface NodeNetworkOptions {
   /** Where containerd looks for CNI configs (ContainerdPaths.cniConfDir). */

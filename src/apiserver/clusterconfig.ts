@@ -13,6 +13,8 @@ import { AlreadyExists, StatusError } from "../apimachinery/errors.js";
 import type { Client } from "../client/types.js";
 import type { Logger } from "../client/runnable.js";
 import { parseCIDR } from "../agent/hollow/runtime.js";
+import { CLUSTER_POD_CIDR } from "../agent/cni.js";
+import { defaultServiceRanges, dnsServiceIP } from "./serviceallocation.js";
 import type { Registry } from "./registry.js";
 
 export const CLUSTER_CONFIG_NAMESPACE = "kube-system";
@@ -30,12 +32,13 @@ export interface ClusterNetwork {
   serviceNodePortRange: string;
 }
 
+/** What a server without the ConfigMap (or flags) uses. */
 export const DEFAULT_CLUSTER_NETWORK: Readonly<ClusterNetwork> = {
-  serviceCIDR: "10.43.0.0/16",
-  clusterCIDR: "10.42.0.0/16",
-  clusterDNS: "10.43.0.10",
+  serviceCIDR: defaultServiceRanges.serviceCIDR,
+  clusterCIDR: CLUSTER_POD_CIDR,
+  clusterDNS: dnsServiceIP(defaultServiceRanges),
   clusterDomain: "cluster.local",
-  serviceNodePortRange: "30000-32767",
+  serviceNodePortRange: `${defaultServiceRanges.nodePortMin}-${defaultServiceRanges.nodePortMax}`,
 };
 
 const KEYS: Record<keyof ClusterNetwork, string> = {

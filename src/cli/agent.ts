@@ -16,7 +16,7 @@ export const nodeFlags: FlagSpec[] = [
   { name: "node-name", type: "string", help: "node name (default: the hostname)" },
   { name: "node-ip", type: "string", help: "the node's InternalIP (default: the host's first non-internal IPv4)" },
   { name: "containerd-socket", type: "string", help: "use this containerd instead of starting one under DATA/agent/containerd" },
-  { name: "cluster-dns", type: "string", default: "10.43.0.10", help: "nameserver written into pods' resolv.conf" },
+  { name: "cluster-dns", type: "string", help: "nameserver written into pods' resolv.conf (default: the kube-dns Service's address, read from the server's kube-system/tugboat-config)" },
   { name: "pod-cidr", type: "string", help: "ask for this pod range instead of one from the node IPAM controller (kubelet --pod-cidr)" },
   { name: "cni-bridge", type: "string", default: "tug0", help: "name of the pod bridge" },
   { name: "node-label", type: "string", help: "extra node labels k=v[,k=v]" },
@@ -68,7 +68,8 @@ export async function agentOptionsFrom(v: Values) {
       nodeName: v["node-name"] as string | undefined,
       nodeIP: v["node-ip"] as string | undefined,
       containerdSocket: v["containerd-socket"] ? resolve(String(v["containerd-socket"])) : undefined,
-      clusterDNS: String(v["cluster-dns"] ?? "10.43.0.10"),
+      // Unset: the agent reads it (and the cluster ranges) from the server.
+      clusterDNS: typeof v["cluster-dns"] === "string" ? v["cluster-dns"] : undefined,
       // `tug up` shares --cluster-domain with the server's DNS.
       clusterDomain: typeof v["cluster-domain"] === "string" ? v["cluster-domain"] : undefined,
       podCIDR: v["pod-cidr"] as string | undefined,

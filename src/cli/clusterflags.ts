@@ -12,13 +12,14 @@
 // error naming the flag, never a crash deep in the server.
 
 import { parseCIDR, intToIp } from "../agent/hollow/runtime.js";
+import { DEFAULT_CLUSTER_NETWORK } from "../apiserver/clusterconfig.js";
+import { DEFAULT_TOLERATION_SECONDS } from "../apiserver/podadmission.js";
 import { UsageError, type FlagSpec } from "./flags.js";
 
-export const DEFAULT_SERVICE_CIDR = "10.43.0.0/16";
-export const DEFAULT_CLUSTER_CIDR = "10.42.0.0/16";
-export const DEFAULT_NODE_PORT_RANGE = "30000-32767";
+export const DEFAULT_SERVICE_CIDR = DEFAULT_CLUSTER_NETWORK.serviceCIDR;
+export const DEFAULT_CLUSTER_CIDR = DEFAULT_CLUSTER_NETWORK.clusterCIDR;
+export const DEFAULT_NODE_PORT_RANGE = DEFAULT_CLUSTER_NETWORK.serviceNodePortRange;
 export const DEFAULT_NODE_MONITOR_GRACE_PERIOD = "20s";
-export const DEFAULT_TOLERATION_SECONDS = 30;
 
 export const clusterFlags: FlagSpec[] = [
   { name: "service-cidr", type: "string", default: DEFAULT_SERVICE_CIDR, help: "IPv4 range of Service ClusterIPs; the first address is the `kubernetes` Service, the tenth the cluster DNS (kube-dns). Services keep their addresses if it changes" },

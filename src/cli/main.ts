@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { isIP } from "node:net";
 import { flagHelp, parseFlags, parseListen, UsageError, type FlagSpec } from "./flags.js";
 import { agentOnlyFlags, downFlags, imageFlags, nodeFlags, upAgentFlags } from "./agent.js";
+import { clusterFlags, clusterOptions } from "./clusterflags.js";
 
 interface Command {
   name: string;
@@ -26,18 +27,22 @@ function durationFlagMs(name: string, v: unknown): number {
   return Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "s" ? 1000 : 60_000);
 }
 
-const listenFlag: FlagSpec = { name: "listen", type: "string", default: "127.0.0.1:6443", help: "API server address HOST:PORT" };
+// Every interface, like k3s: pods reach the API through the `kubernetes` Service, whose
+// endpoint is the advertise address. Clients need a certificate or a token anyway; the
+// kubeconfig still says https://127.0.0.1:6443.
+const listenFlag: FlagSpec = { name: "listen", type: "string", default: "0.0.0.0:6443", help: "API server address HOST:PORT (127.0.0.1:PORT keeps it off the network, but then pods cannot reach the API)" };
 
 /** Cluster addressing, cluster DNS and ingress (tug server and tug up). */
 const networkFlags: FlagSpec[] = [
   { name: "advertise-address", type: "string", help: "address pods and nodes reach this server at (kubernetes/kube-dns endpoints, Ingress status); default: the host's first non-internal IPv4" },
   { name: "cluster-domain", type: "string", default: "cluster.local", help: "the cluster DNS zone" },
-  { name: "cluster-dns-port", type: "string", default: "10053", help: "port of the built-in DNS server (UDP and TCP); the kube-dns Service (10.43.0.10:53) points here" },
+  { name: "cluster-dns-port", type: "string", default: "10053", help: "port of the built-in DNS server (UDP and TCP); the kube-dns Service (the tenth address of --service-cidr, port 53) points here" },
   { name: "cluster-dns-bind", type: "string", default: "0.0.0.0", help: "address the built-in DNS server listens on" },
   { name: "ingress-http-port", type: "string", default: "80", help: "HTTP port of the built-in ingress controller" },
   { name: "ingress-https-port", type: "string", default: "443", help: "HTTPS port of the built-in ingress controller" },
   { name: "ingress-bind", type: "string", default: "0.0.0.0", help: "address the ingress controller listens on" },
   { name: "disable", type: "string", help: "built-in components not to run, comma separated: ingress, dns" },
+  ...clusterFlags,
 ];
 
 function portFlag(v: Record<string, string | boolean | undefined>, name: string): number {
@@ -60,6 +65,7 @@ function networkOptions(v: Record<string, string | boolean | undefined>) {
     ingressHttpsPort: portFlag(v, "ingress-https-port"),
     ingressBind: String(v["ingress-bind"] ?? "0.0.0.0"),
     disable,
+    ...clusterOptions(v),
   };
 }
 
@@ -143,12 +149,14 @@ const commands: Command[] = [
       if (!Number.isInteger(hollow) || hollow < 0) throw new UsageError(`--hollow-nodes must be a non-negative integer, got ${String(v["hollow-nodes"])}`);
       const ac = signalController();
       const { hollowMetricsSource } = await import("../agent/hollow/metricssource.js");
-      const s = await startServer({ dataDir: String(v["data-dir"]), host, port, hpaSyncPeriodMs: durationFlagMs(hpaSyncFlag.name, v[hpaSyncFlag.name]), ...networkOptions(v) }, ac.signal, (base) => {
+      const serverOpts = { dataDir: String(v["data-dir"]), host, port, hpaSyncPeriodMs: durationFlagMs(hpaSyncFlag.name, v[hpaSyncFlag.name]), ...networkOptions(v) };
+      const s = await startServer(serverOpts, ac.signal, (base) => {
         base.metrics.add(hollowMetricsSource());
         return [
         hollowAgent(nodeClient(base.kubeconfigPath), {
           count: hollow,
           capacity: { cpu: String(v["hollow-cpu"]), memory: String(v["hollow-memory"]), pods: String(v["hollow-pods"]) },
+          clusterCIDR: serverOpts.clusterCIDR,
         }),
         ];
       });
@@ -187,7 +195,11 @@ const commands: Command[] = [
         client = createHttpClient({ server: String(v.server), token: String(v.token), ca: readFileSync(String(v["ca-file"]), "utf8") });
       }
       const ac = signalController();
-      await hollowAgent(client, { count: n, namePrefix: String(v["name-prefix"]) }).start(ac.signal);
+      // Hollow nodes pick their pod subnets from the server's --cluster-cidr (kube-system/tugboat-config).
+      const { readClusterNetwork } = await import("../apiserver/clusterconfig.js");
+      const net = await readClusterNetwork(client, { signal: ac.signal });
+      if (!net) return 0;
+      await hollowAgent(client, { count: n, namePrefix: String(v["name-prefix"]), clusterCIDR: net.clusterCIDR }).start(ac.signal);
       return 0;
     },
   },

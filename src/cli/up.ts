@@ -23,6 +23,8 @@ export interface HollowAgentOptions {
   namePrefix?: string;
   capacity?: { cpu?: string; memory?: string; pods?: string };
   leaseRenewIntervalMs?: number;
+  /** The pod range hollow nodes take their subnets from (the server's --cluster-cidr; default 10.42.0.0/16). */
+  clusterCIDR?: string;
   log?: Logger;
 }
 
@@ -41,6 +43,7 @@ export function hollowAgent(client: Client, opts: HollowAgentOptions): Runnable 
     namePrefix: opts.namePrefix,
     capacity: opts.capacity,
     leaseRenewIntervalMs: opts.leaseRenewIntervalMs,
+    clusterCIDR: opts.clusterCIDR,
     log: opts.log ?? consoleLogger("hollow"),
     onRegistered: (ms) => (opts.log ?? consoleLogger("hollow")).info(`${opts.count} hollow nodes registered in ${Math.round(ms)} ms`),
   });

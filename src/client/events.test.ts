@@ -53,3 +53,15 @@ test("cluster-scoped objects' events go to default; a full queue drops instead o
   assert.equal(events[0].involvedObject.name, "kube-system");
   assert.equal(events[0].involvedObject.namespace, undefined);
 });
+
+test("fieldPath names the part of the object (kubectl's SUBOBJECT) and keeps repeats apart", async (t) => {
+  const api = await startTestApi();
+  t.after(() => api.close());
+  const rec = new ClientEventRecorder(api.client, { component: "kubelet", host: "node-a" });
+  const cm = await api.client.create("v1/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "pod-like", namespace: "default" } });
+  rec.event(cm, "Normal", "Started", "Started container web", "spec.containers{web}");
+  rec.event(cm, "Normal", "Started", "Started container web", "spec.initContainers{web}");
+  await rec.flush();
+  const paths = (await api.client.list("v1/events", { namespace: "default" })).items.map((e) => e.involvedObject.fieldPath).sort();
+  assert.deepEqual(paths, ["spec.containers{web}", "spec.initContainers{web}"]);
+});

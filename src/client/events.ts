@@ -12,7 +12,8 @@ import { realClock, type Clock } from "./clock.js";
 export type EventType = "Normal" | "Warning";
 
 export interface EventRecorder {
-  event(obj: KObject, type: EventType, reason: string, message: string): void;
+  /** `fieldPath` names the part of the object, e.g. "spec.containers{web}" (kubectl's SUBOBJECT). */
+  event(obj: KObject, type: EventType, reason: string, message: string, fieldPath?: string): void;
 }
 
 export interface EventRecorderOptions {
@@ -33,6 +34,7 @@ interface Pending {
   type: EventType;
   reason: string;
   message: string;
+  fieldPath?: string;
   at: number;
 }
 
@@ -60,7 +62,7 @@ export class ClientEventRecorder implements EventRecorder {
     this.clock = opts.clock ?? realClock;
   }
 
-  event(obj: KObject, type: EventType, reason: string, message: string): void {
+  event(obj: KObject, type: EventType, reason: string, message: string, fieldPath?: string): void {
     if (this.closed) return;
     if (this.queue.length >= (this.opts.maxQueue ?? 1000)) {
       this.dropped++;
@@ -73,7 +75,7 @@ export class ClientEventRecorder implements EventRecorder {
       kind: obj.kind,
       metadata: { name: meta.name, namespace: meta.namespace, uid: meta.uid, resourceVersion: meta.resourceVersion },
     };
-    this.queue.push({ obj: snapshot, type, reason, message, at: this.clock.now() });
+    this.queue.push({ obj: snapshot, type, reason, message, ...(fieldPath ? { fieldPath } : {}), at: this.clock.now() });
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
 
@@ -110,7 +112,7 @@ export class ClientEventRecorder implements EventRecorder {
     // Cluster-scoped objects' events live in "default", as upstream records them.
     const namespace = m.namespace || "default";
     const source = { component: this.opts.component, ...(this.opts.host ? { host: this.opts.host } : {}) };
-    const aggKey = JSON.stringify([p.obj.apiVersion, p.obj.kind, m.namespace, m.name, m.uid, p.type, p.reason, p.message, this.opts.component, this.opts.host]);
+    const aggKey = JSON.stringify([p.obj.apiVersion, p.obj.kind, m.namespace, m.name, m.uid, p.fieldPath ?? "", p.type, p.reason, p.message, this.opts.component, this.opts.host]);
     const now = nowRFC3339(new Date(p.at));
     const prev = this.seen.get(aggKey);
     if (prev) {
@@ -140,6 +142,7 @@ export class ClientEventRecorder implements EventRecorder {
         uid: m.uid,
         apiVersion: p.obj.apiVersion,
         resourceVersion: m.resourceVersion,
+        ...(p.fieldPath ? { fieldPath: p.fieldPath } : {}),
       },
       reason: p.reason,
       message: p.message,
@@ -170,8 +173,8 @@ export class ClientEventRecorder implements EventRecorder {
 
 /** A recorder that keeps events in memory (for tests of components that only emit events). */
 export class MemoryEventRecorder implements EventRecorder {
-  readonly events: { obj: KObject; type: EventType; reason: string; message: string }[] = [];
-  event(obj: KObject, type: EventType, reason: string, message: string): void {
-    this.events.push({ obj, type, reason, message });
+  readonly events: { obj: KObject; type: EventType; reason: string; message: string; fieldPath?: string }[] = [];
+  event(obj: KObject, type: EventType, reason: string, message: string, fieldPath?: string): void {
+    this.events.push({ obj, type, reason, message, ...(fieldPath ? { fieldPath } : {}) });
   }
 }

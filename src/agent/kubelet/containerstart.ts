@@ -72,7 +72,8 @@ export interface StartContext {
   volumes?: PodVolumes;
   pullBackoff: RestartBackoff;
   memoryCapacityBytes: number;
-  event(type: EventType, reason: string, message: string): void;
+  /** `container` makes the event's fieldPath spec.containers{name} (or initContainers). */
+  event(type: EventType, reason: string, message: string, container?: string): void;
   /** Kills a container whose postStart hook failed. */
   kill(id: string, message: string): Promise<void>;
   kind: "init" | "app";
@@ -84,7 +85,7 @@ function fail(ctx: StartContext, r: ContainerInstance, reason: string, message: 
   r.waiting = { reason, message };
   if (r.lastFailure !== eventMessage) {
     r.lastFailure = eventMessage;
-    ctx.event("Warning", eventReason, eventMessage);
+    ctx.event("Warning", eventReason, eventMessage, r.name);
   }
 }
 
@@ -95,7 +96,7 @@ async function ensureImage(ctx: StartContext, c: any, r: ContainerInstance): Pro
   // imageStatus first: pullImage always contacts the registry.
   let info = policy === "Always" ? null : await rt.imageStatus(image);
   if (info) {
-    ctx.event("Normal", "Pulled", `Container image "${c.image}" already present on machine`);
+    ctx.event("Normal", "Pulled", `Container image "${c.image}" already present on machine`, c.name);
     return info;
   }
   if (policy === "Never") {
@@ -111,7 +112,7 @@ async function ensureImage(ctx: StartContext, c: any, r: ContainerInstance): Pro
     }
   }
   const t0 = Date.now();
-  ctx.event("Normal", "Pulling", `Pulling image "${c.image}"`);
+  ctx.event("Normal", "Pulling", `Pulling image "${c.image}"`, c.name);
   try {
     const auth: ImageAuth | undefined = await imagePullAuth(ctx.client, ctx.pod, image);
     await rt.pullImage(image, auth, ctx.sandboxConfig);
@@ -124,7 +125,7 @@ async function ensureImage(ctx: StartContext, c: any, r: ContainerInstance): Pro
   }
   r.pullFailedAt = undefined;
   const took = formatGoDuration(Date.now() - t0);
-  ctx.event("Normal", "Pulled", `Successfully pulled image "${c.image}" in ${took} (${took} including waiting)`);
+  ctx.event("Normal", "Pulled", `Successfully pulled image "${c.image}" in ${took} (${took} including waiting)`, c.name);
   return info;
 }
 
@@ -192,7 +193,7 @@ export async function startContainerInstance(ctx: StartContext, c: any, r: Conta
     fail(ctx, r, "CreateContainerError", errMsg(err), "Failed", `Error: ${errMsg(err)}`);
     return;
   }
-  ctx.event("Normal", "Created", `Created container: ${c.name}`);
+  ctx.event("Normal", "Created", `Created container: ${c.name}`, c.name);
   try {
     await rt.startContainer(id);
   } catch (err) {
@@ -200,7 +201,7 @@ export async function startContainerInstance(ctx: StartContext, c: any, r: Conta
     fail(ctx, r, "RunContainerError", errMsg(err), "Failed", `Error: ${errMsg(err)}`);
     return;
   }
-  ctx.event("Normal", "Started", `Started container ${c.name}`);
+  ctx.event("Normal", "Started", `Started container ${c.name}`, c.name);
   r.id = id;
   r.env = env;
   r.termFile = termFile;
@@ -212,7 +213,7 @@ export async function startContainerInstance(ctx: StartContext, c: any, r: Conta
   r.started = undefined;
   const hook = await runPostStart(pod.metadata, { runtime: rt, containerId: id, container: c, podIP: ctx.podIP, env });
   if (!hook.ok) {
-    ctx.event("Warning", "FailedPostStartHook", hook.message!);
+    ctx.event("Warning", "FailedPostStartHook", hook.message!, c.name);
     await ctx.kill(id, hook.message!);
     // Until the next sync handles the exit (restart policy, back-off), the start failed with PostStartHookError.
     r.waiting = { reason: "PostStartHookError", message: hook.message };

@@ -93,7 +93,7 @@ export class PodWorker {
     this.prober = new PodProber({
       runtime: deps.runtime,
       onChange: () => void this.kick(),
-      onFailure: (name, kind, output) => this.event("Warning", "Unhealthy", PodProber.eventMessage(kind, output)),
+      onFailure: (name, kind, output) => this.event("Warning", "Unhealthy", PodProber.eventMessage(kind, output), name),
     });
   }
 
@@ -160,8 +160,8 @@ export class PodWorker {
     return `${this.pod.metadata.namespace}/${this.pod.metadata.name}`;
   }
 
-  private event(type: EventType, reason: string, message: string): void {
-    this.deps.events?.event(this.pod, type, reason, message);
+  private event(type: EventType, reason: string, message: string, container?: string): void {
+    this.deps.events?.event(this.pod, type, reason, message, container ? containerFieldPath(this.pod, container) : undefined);
   }
 
   /** A sync at `ms` from now (back-off expiry), keeping the earliest request. */
@@ -371,7 +371,7 @@ export class PodWorker {
         r.waiting = { reason: "CrashLoopBackOff", message: crashLoopMessage(delayMs, c.name, this.pod.metadata) };
         if (r.backoffEventFor !== r.id) {
           r.backoffEventFor = r.id;
-          this.event("Warning", "BackOff", `Back-off restarting failed container ${c.name} in pod ${this.pod.metadata.name}_${this.pod.metadata.namespace}(${this.uid})`);
+          this.event("Warning", "BackOff", `Back-off restarting failed container ${c.name} in pod ${this.pod.metadata.name}_${this.pod.metadata.namespace}(${this.uid})`, c.name);
         }
         this.wakeIn(waitMs);
         return;
@@ -416,7 +416,7 @@ export class PodWorker {
       volumes: this.deps.volumes,
       pullBackoff: this.deps.pullBackoff,
       memoryCapacityBytes: this.deps.allocatable.memoryBytes,
-      event: (t, reason, msg) => this.event(t, reason, msg),
+      event: (t, reason, msg, container) => this.event(t, reason, msg, container),
       kill: async (id, message) => {
         this.event("Normal", "Killing", `${message}`);
         await this.deps.runtime.stopContainer(id, this.pod.spec?.terminationGracePeriodSeconds ?? 30);
@@ -438,11 +438,11 @@ export class PodWorker {
   /** preStop within the grace period, then SIGTERM and SIGKILL after what is left of it. */
   private async killContainer(c: any, r: ContainerInstance, graceSeconds: number, why?: string): Promise<void> {
     if (!r.id) return;
-    this.event("Normal", "Killing", why ?? `Stopping container ${c.name}`);
+    this.event("Normal", "Killing", why ?? `Stopping container ${c?.name}`, c?.name);
     let grace = graceSeconds;
     if (c?.lifecycle?.preStop && graceSeconds > 0) {
       const hook = await runPreStop(this.pod.metadata, { runtime: this.deps.runtime, containerId: r.id, container: c, podIP: this.podIP, env: r.env }, graceSeconds);
-      if (!hook.ok) this.event("Warning", "FailedPreStopHook", hook.message!);
+      if (!hook.ok) this.event("Warning", "FailedPreStopHook", hook.message!, c?.name);
       grace = remainingGrace(graceSeconds, hook.elapsedMs);
     }
     await this.deps.runtime.stopContainer(r.id, grace);
@@ -593,4 +593,10 @@ export class PodWorker {
     await removePodCgroup(this.uid);
     this.deps.log.info("pod resources removed", { pod: this.key(), sandboxes: sandboxes.size });
   }
+}
+
+/** The event fieldPath of a container, as kubectl's SUBOBJECT column shows it. */
+export function containerFieldPath(pod: KObject, name: string): string {
+  const init = (pod.spec?.initContainers ?? []).some((c: any) => c?.name === name);
+  return `spec.${init ? "initContainers" : "containers"}{${name}}`;
 }

@@ -85,3 +85,10 @@ test("status: conditions, readiness, init statuses, readiness gates, no churn", 
   assert.equal(oom.containerStatuses[0].state.terminated.message, "bye");
   assert.equal(cond(oom, "Ready").reason, "PodCompleted");
 });
+
+test("container events name their container as upstream's fieldPath", async () => {
+  const { containerFieldPath } = await import("./podworker.js");
+  const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { initContainers: [{ name: "setup" }], containers: [{ name: "web" }] } };
+  assert.equal(containerFieldPath(pod, "web"), "spec.containers{web}");
+  assert.equal(containerFieldPath(pod, "setup"), "spec.initContainers{setup}");
+});

@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ContainerdProcess, containerdPaths } from "../containerd.js";
-import { DEFAULT_BRIDGE, removeBridge, removeUnreachableRoutes } from "../cni.js";
+import { DEFAULT_BRIDGE, recordedUnreachableRoutes, removeBridge, removeUnreachableRoutes } from "../cni.js";
 import { CriRuntime } from "../runtime/cri/runtime.js";
 import { POD_UID_LABEL, removePodCgroup } from "../kubelet/podworker.js";
 
@@ -120,6 +120,7 @@ export async function tearDownNode(o: TearDownOptions): Promise<{ sandboxes: num
   }
   for (const ctrl of readdirSync("/sys/fs/cgroup")) await rmdir(join("/sys/fs/cgroup", ctrl, "tugboat")).catch(() => {});
   await removeBridge(o.bridge ?? DEFAULT_BRIDGE).catch((e) => log(`bridge: ${String(e?.message ?? e)}`));
-  if (o.routes !== false) await removeUnreachableRoutes().catch(() => {});
+  // The ranges this node last used (they follow the server's --cluster-cidr/--service-cidr).
+  if (o.routes !== false) await removeUnreachableRoutes(await recordedUnreachableRoutes(o.dataDir)).catch(() => {});
   return { sandboxes: count };
 }
