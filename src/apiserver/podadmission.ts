@@ -3,7 +3,8 @@
 // - DefaultTolerationSeconds: every pod tolerates node.kubernetes.io/not-ready and
 //   unreachable (NoExecute) for a bounded time, so pods on a lost node are evicted and
 //   replaced. Tugboat's default is 30 s (upstream 300 s) so that, with the 20 s node
-//   monitor grace period, a lost node's pods run elsewhere within a minute.
+//   monitor grace period, a lost node's pods run elsewhere within a minute
+//   (--default-not-ready-toleration-seconds, --default-unreachable-toleration-seconds).
 // - Priority: spec.priority from spec.priorityClassName (or the global default class),
 //   with the built-in system-cluster-critical / system-node-critical classes.
 

@@ -148,18 +148,21 @@ test("list: selectors and pagination", async () => {
   try {
     const reg = api.registry;
     const def = reg.def("v1/configmaps");
-    for (let i = 0; i < 7; i++) await reg.create(def, "default", cm(`c${i}`, {}, { parity: i % 2 ? "odd" : "even" }));
-    const odd = await reg.list(def, "default", { labelSelector: "parity=odd" });
+    const inPaging = (o: KObject): KObject => ({ ...o, metadata: { ...o.metadata, namespace: "paging" } });
+    // A namespace of its own: the test API seeds kube-root-ca.crt in "paging".
+    await reg.create(reg.def("v1/namespaces"), undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name: "paging" } });
+    for (let i = 0; i < 7; i++) await reg.create(def, "paging", inPaging(cm(`c${i}`, {}, { parity: i % 2 ? "odd" : "even" })));
+    const odd = await reg.list(def, "paging", { labelSelector: "parity=odd" });
     assert.deepEqual(odd.items.map((o) => o.metadata.name), ["c1", "c3", "c5"]);
-    const byName = await reg.list(def, "default", { fieldSelector: "metadata.name=c4" });
+    const byName = await reg.list(def, "paging", { fieldSelector: "metadata.name=c4" });
     assert.deepEqual(byName.items.map((o) => o.metadata.name), ["c4"]);
-    await assert.rejects(reg.list(def, "default", { fieldSelector: "spec.foo=bar" }), BadRequest);
-    const p1 = await reg.list(def, "default", { limit: 3 });
+    await assert.rejects(reg.list(def, "paging", { fieldSelector: "spec.foo=bar" }), BadRequest);
+    const p1 = await reg.list(def, "paging", { limit: 3 });
     assert.equal(p1.items.length, 3);
     assert.ok(p1.metadata.continue);
-    await reg.create(def, "default", cm("c99"));
-    const p2 = await reg.list(def, "default", { limit: 3, continue: p1.metadata.continue });
-    const p3 = await reg.list(def, "default", { limit: 3, continue: p2.metadata.continue });
+    await reg.create(def, "paging", inPaging(cm("c99")));
+    const p2 = await reg.list(def, "paging", { limit: 3, continue: p1.metadata.continue });
+    const p3 = await reg.list(def, "paging", { limit: 3, continue: p2.metadata.continue });
     const names = [...p1.items, ...p2.items, ...p3.items].map((o) => o.metadata.name);
     assert.deepEqual(names, ["c0", "c1", "c2", "c3", "c4", "c5", "c6"]);
     assert.equal(p3.metadata.continue, undefined);

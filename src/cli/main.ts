@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { isIP } from "node:net";
 import { flagHelp, parseFlags, parseListen, UsageError, type FlagSpec } from "./flags.js";
 import { agentOnlyFlags, downFlags, imageFlags, nodeFlags, upAgentFlags } from "./agent.js";
-import { clusterFlags, clusterOptions } from "./clusterflags.js";
+import { clusterFlags, clusterOptions, parseGoDuration } from "./clusterflags.js";
 
 interface Command {
   name: string;
@@ -22,9 +22,9 @@ const hpaSyncFlag: FlagSpec = { name: "horizontal-pod-autoscaler-sync-period", t
 
 /** A Go-style duration flag ("15s", "500ms", "1m") in milliseconds. */
 function durationFlagMs(name: string, v: unknown): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(String(v));
-  if (!m) throw new UsageError(`--${name} must be a duration like 15s or 500ms, got ${JSON.stringify(v)}`);
-  return Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "s" ? 1000 : 60_000);
+  const ms = parseGoDuration(String(v));
+  if (ms === undefined) throw new UsageError(`--${name} must be a duration like 15s or 500ms, got ${JSON.stringify(v)}`);
+  return ms;
 }
 
 // Every interface, like k3s: pods reach the API through the `kubernetes` Service, whose
@@ -197,7 +197,8 @@ const commands: Command[] = [
       const ac = signalController();
       // Hollow nodes pick their pod subnets from the server's --cluster-cidr (kube-system/tugboat-config).
       const { readClusterNetwork } = await import("../apiserver/clusterconfig.js");
-      const net = await readClusterNetwork(client, { signal: ac.signal });
+      const { consoleLogger } = await import("../client/runnable.js");
+      const net = await readClusterNetwork(client, { signal: ac.signal, log: consoleLogger("hollow") });
       if (!net) return 0;
       await hollowAgent(client, { count: n, namePrefix: String(v["name-prefix"]), clusterCIDR: net.clusterCIDR }).start(ac.signal);
       return 0;
