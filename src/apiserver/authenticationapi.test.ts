@@ -68,7 +68,7 @@ describe("authentication.k8s.io/v1", () => {
   const post = (path: string, body: unknown) => call(server.port, pki, "POST", path, body);
 
   before(async () => {
-    api = await startTestApi();
+    api = await startTestApi({ serviceAccounts: true });
     pki = await ensurePKI(join(api.dir, "data"), {});
     setServiceAccountTokenIssuer(api.registry, ServiceAccountTokenIssuer.load(pki.dir));
     server = new ApiServer({ registry: api.registry, pki, host: "127.0.0.1", port: 0, tokens: new TokenTable([[JOIN_TOKEN, { name: "system:bootstrap:k2b", groups: ["system:bootstrappers"] }]]) });

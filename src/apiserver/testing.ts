@@ -36,12 +36,17 @@ async function seedServiceAccounts(registry: Registry, dir: string): Promise<voi
   await client.create("v1/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: ROOT_CA_CONFIGMAP_NAME, namespace: "default" }, data: { "ca.crt": ca.certPem } });
 }
 
-export async function startTestApi(): Promise<TestApi> {
+export interface TestApiOptions {
+  /** Seed the default ServiceAccount, kube-root-ca.crt and a token issuer (for tests whose pods mount their token). */
+  serviceAccounts?: boolean;
+}
+
+export async function startTestApi(opts: TestApiOptions = {}): Promise<TestApi> {
   const dir = mkdtempSync(join(tmpdir(), "tug-test-"));
   const store = await openStore(join(dir, "state.db"));
   const registry = new Registry(store, builtinCatalogue());
   await bootstrapCluster(registry);
-  await seedServiceAccounts(registry, dir);
+  if (opts.serviceAccounts) await seedServiceAccounts(registry, dir);
   return {
     client: createInProcessClient(registry),
     registry,

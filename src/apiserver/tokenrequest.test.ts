@@ -23,7 +23,7 @@ describe("serviceaccounts/token", () => {
   let url: string;
 
   before(async () => {
-    api = await startTestApi();
+    api = await startTestApi({ serviceAccounts: true });
     pki = await ensurePKI(join(api.dir, "data"), {});
     issuer = ServiceAccountTokenIssuer.load(pki.dir);
     setServiceAccountTokenIssuer(api.registry, issuer);

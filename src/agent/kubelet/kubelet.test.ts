@@ -42,7 +42,7 @@ const NODE = "kl-node-1";
 test("kubelet runs a pod on a private containerd and deletes it gracefully", { skip: realNodeSkipReason(), timeout: 120_000 }, async () => {
   const node = await startTestNode({ bridge: BRIDGE, podCIDR: POD_CIDR, prefix: "tugkl-" });
   const kubeletAbort = new AbortController();
-  const api = await startTestApi();
+  const api = await startTestApi({ serviceAccounts: true });
   const runtime = node.runtime;
   const dir = node.dir;
   let kubeletDone: Promise<void> | undefined;

@@ -157,7 +157,7 @@ test("agent server: logs, exec, port-forward and stats against real containers",
   let failure: unknown;
   try {
     node = await startTestNode({ bridge: "tugk3s", podCIDR: POD_CIDR, prefix: "tugk3s-" });
-    api = await startTestApi();
+    api = await startTestApi({ serviceAccounts: true });
     const pki = await ensurePKI(pkiDir);
     const client: CertKey = await pki.issueClientCert(APISERVER_KUBELET_CLIENT_CN);
     const stranger: CertKey = await pki.issueClientCert("system:node:other", ["system:nodes"]);

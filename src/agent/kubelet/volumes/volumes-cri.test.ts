@@ -24,7 +24,7 @@ const skip = realNodeSkipReason();
 
 test("volumes reach a running container and ConfigMap updates show up in it", { skip, timeout: 180_000 }, async () => {
   const node = await startTestNode({ bridge: "tugk2v", podCIDR: "10.42.92.0/24", prefix: "tugk2v-" });
-  const api = await startTestApi();
+  const api = await startTestApi({ serviceAccounts: true });
   const dataDir = join(node.dir, "agent");
   let vm: VolumeManager | undefined;
   let uid = "";

@@ -34,7 +34,7 @@ describe("VolumeManager", () => {
   const uids: string[] = [];
 
   before(async () => {
-    api = await startTestApi();
+    api = await startTestApi({ serviceAccounts: true });
     issuer = ServiceAccountTokenIssuer.load(join(api.dir, "pki"));
     setServiceAccountTokenIssuer(api.registry, issuer);
     dataDir = await mkdtemp(join(tmpdir(), "tugvol-"));
