@@ -97,3 +97,33 @@ test("throughput: 5,000 nodes, 10,000 pods (framework only)", () => {
   assert.equal(bound, 10000);
   assert.ok(rate > 200, `throughput ${rate} pods/s`);
 });
+
+// percentageOfNodesToScore: filtering stops once numFeasibleNodesToFind nodes fit, and
+// the next attempt starts where the previous one stopped (upstream nextStartNodeIndex).
+test("sampling stops at enough feasible nodes and rotates the start across attempts", () => {
+  // 300 nodes: 0..149 too small for the pod, 150..299 fit. Percentage 10 → 30, floor 100.
+  const nodes = [];
+  for (let i = 0; i < 300; i++) nodes.push(node(`n${String(i).padStart(3, "0")}`, i < 150 ? "1" : "4"));
+  const snap = Snapshot.fromObjects(nodes);
+  const fw = new Framework(defaultPlugins(), { percentageOfNodesToScore: 10, random: () => 0 });
+  const attempt = () => {
+    const r = fw.schedule(pod("p", "2"), snap);
+    return { evaluated: r.metric.nodesEvaluated, feasible: r.metric.nodesFeasible, rejected: r.metric.reasons.get("Insufficient cpu") ?? 0, node: r.node! };
+  };
+  // 1st: starts at 0, rejects 0..149, takes 150..249 and stops (250..299 never looked at).
+  const a1 = attempt();
+  assert.deepEqual([a1.evaluated, a1.feasible, a1.rejected], [250, 100, 150]);
+  assert.ok(a1.node >= "n150" && a1.node <= "n249", a1.node);
+  // 2nd: starts at 250: 250..299 fit (50), wraps, rejects 0..149, then 150..199 (50).
+  const a2 = attempt();
+  assert.deepEqual([a2.evaluated, a2.feasible, a2.rejected], [250, 100, 150]);
+  assert.ok(a2.node >= "n150" && a2.node <= "n299", a2.node);
+  // 3rd: starts at (250 + 250) % 300 = 200: 200..299 fit, no rejection at all.
+  const a3 = attempt();
+  assert.deepEqual([a3.evaluated, a3.feasible, a3.rejected], [100, 100, 0]);
+  assert.ok(a3.node >= "n200", a3.node);
+  // Adaptive default at 5,000 nodes: 10 % = 500 nodes evaluated when all fit.
+  const big = Snapshot.fromObjects(Array.from({ length: 5000 }, (_, i) => node(`b${i}`, "4")));
+  const r = new Framework(defaultPlugins()).schedule(pod("p", "100m"), big);
+  assert.deepEqual([r.metric.nodesAvailable, r.metric.nodesEvaluated, r.metric.nodesFeasible], [5000, 500, 500]);
+});

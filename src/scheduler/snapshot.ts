@@ -53,6 +53,8 @@ export interface PodInfo {
   creationMs: number;
   /** Fit requests: max(sum of containers (+ sidecars), each init container) + overhead. */
   requests: Resources;
+  /** Names of the extended/hugepages resources requested (> 0): NodeResourcesFit walks only these. */
+  scalarRequests: string[];
   /** Requests with upstream's non-zero defaults (100m cpu, 200Mi memory) for scoring. */
   nonZeroCPU: number;
   nonZeroMemory: number;
@@ -81,9 +83,48 @@ export interface NodeInfo {
   podsWithRequiredAntiAffinity: number;
   usedPorts: HostPort[];
   taints: Taint[];
+  /** Has a NoSchedule or NoExecute taint (one the TaintToleration filter checks). */
+  hardTaints: boolean;
+  /** Has a PreferNoSchedule taint (one TaintToleration's score counts). */
+  softTaints: boolean;
   unschedulable: boolean;
   /** Normalized image name → size in bytes. */
   images: Map<string, number>;
+  /**
+   * The numbers NodeResourcesFit and the resource scores read for every sampled node,
+   * copied from the fields above into one small typed array (indexes FIT_*) whenever
+   * they change. The fields live in several objects and boxed doubles scattered over
+   * the heap; in a busy process that is a handful of cache misses per node, the
+   * filter's main cost at 500 nodes per pod.
+   */
+  fit: Float64Array;
+}
+
+export const FIT_ALLOWED_PODS = 0;
+export const FIT_PODS = 1;
+export const FIT_ALLOC_CPU = 2;
+export const FIT_REQ_CPU = 3;
+export const FIT_ALLOC_MEMORY = 4;
+export const FIT_REQ_MEMORY = 5;
+export const FIT_ALLOC_EPHEMERAL = 6;
+export const FIT_REQ_EPHEMERAL = 7;
+export const FIT_NONZERO_CPU = 8;
+export const FIT_NONZERO_MEMORY = 9;
+const FIT_LEN = 10;
+
+/** Copies a node's counts into its `fit` array (after any change to them). */
+function syncFit(ni: NodeInfo): void {
+  const f = ni.fit;
+  f[FIT_ALLOWED_PODS] = ni.allowedPods;
+  f[FIT_PODS] = ni.pods.size;
+  f[FIT_ALLOC_CPU] = ni.allocatable.milliCPU;
+  f[FIT_REQ_CPU] = ni.requested.milliCPU;
+  f[FIT_ALLOC_MEMORY] = ni.allocatable.memory;
+  f[FIT_REQ_MEMORY] = ni.requested.memory;
+  f[FIT_ALLOC_EPHEMERAL] = ni.allocatable.ephemeralStorage;
+  f[FIT_REQ_EPHEMERAL] = ni.requested.ephemeralStorage;
+  f[FIT_NONZERO_CPU] = ni.nonZeroCPU;
+  f[FIT_NONZERO_MEMORY] = ni.nonZeroMemory;
 }
 
 export const DEFAULT_MILLI_CPU_REQUEST = 100;
@@ -213,6 +254,7 @@ export function podInfoFromPod(pod: KObject, priority?: number): PodInfo {
     priority: priority ?? (typeof spec.priority === "number" ? spec.priority : 0),
     creationMs: Number.isFinite(created) ? created : 0,
     requests,
+    scalarRequests: Object.keys(requests.scalar).filter((k) => requests.scalar[k]! > 0),
     nonZeroCPU,
     nonZeroMemory,
     hostPorts,
@@ -240,8 +282,11 @@ function newNodeInfo(name: string): NodeInfo {
     podsWithRequiredAntiAffinity: 0,
     usedPorts: [],
     taints: [],
+    hardTaints: false,
+    softTaints: false,
     unschedulable: false,
     images: new Map(),
+    fit: new Float64Array(FIT_LEN),
   };
 }
 
@@ -254,11 +299,14 @@ function setNode(ni: NodeInfo, node: KObject): void {
   const pods = tryParseQuantity(alloc?.pods);
   ni.allowedPods = pods ? toBytes(pods) : 0;
   ni.taints = Array.isArray(node.spec?.taints) ? node.spec.taints : [];
+  ni.hardTaints = ni.taints.some((t) => t?.effect === "NoSchedule" || t?.effect === "NoExecute");
+  ni.softTaints = ni.taints.some((t) => t?.effect === "PreferNoSchedule");
   ni.unschedulable = !!node.spec?.unschedulable;
   ni.images = new Map();
   for (const img of Array.isArray(node.status?.images) ? node.status.images : []) {
     for (const n of Array.isArray(img?.names) ? img.names : []) ni.images.set(normalizeImage(n), Number(img.sizeBytes) || 0);
   }
+  syncFit(ni);
 }
 
 /** Adds a pod's usage to a node (also used on clones during preemption's what-if). */
@@ -270,6 +318,7 @@ export function addPodToNode(ni: NodeInfo, p: PodInfo): void {
   if (p.hasAffinity) ni.podsWithAffinity++;
   if (p.hasRequiredAntiAffinity) ni.podsWithRequiredAntiAffinity++;
   for (const hp of p.hostPorts) ni.usedPorts.push(hp);
+  syncFit(ni);
 }
 
 export function removePodFromNode(ni: NodeInfo, key: string): PodInfo | undefined {
@@ -287,6 +336,7 @@ export function removePodFromNode(ni: NodeInfo, key: string): PodInfo | undefine
       if (i >= 0) ni.usedPorts.splice(i, 1);
     }
   }
+  syncFit(ni);
   return p;
 }
 
@@ -297,6 +347,7 @@ export function cloneNodeInfo(ni: NodeInfo): NodeInfo {
     requested: { ...ni.requested, scalar: { ...ni.requested.scalar } },
     pods: new Map(ni.pods),
     usedPorts: [...ni.usedPorts],
+    fit: ni.fit.slice(),
   };
 }
 
@@ -337,6 +388,13 @@ export class Snapshot {
   /** Pods anywhere with (anti-)affinity: lets InterPodAffinity skip its scan when zero. */
   podsWithAffinity = 0;
   podsWithRequiredAntiAffinity = 0;
+  /**
+   * Nodes that are cordoned, and nodes with a NoSchedule/NoExecute taint: kept as the
+   * nodes change so NodeUnschedulable and TaintToleration can skip their per-node
+   * filter in a cluster that has none (their verdict would be "fits" everywhere).
+   */
+  unschedulableNodes = 0;
+  hardTaintedNodes = 0;
 
   /** Builds a snapshot from plain objects (plugin table tests, benchmarks). */
   static fromObjects(nodes: KObject[], pods: KObject[] = []): Snapshot {
@@ -360,7 +418,9 @@ export class Snapshot {
     let ni = this.infos.get(name);
     if (!ni) this.infos.set(name, (ni = newNodeInfo(name)));
     for (const img of ni.images.keys()) this.imageNodes.set(img, (this.imageNodes.get(img) ?? 1) - 1);
+    if (this.nodeIndex.has(name)) this.countNode(ni, -1);
     setNode(ni, node);
+    this.countNode(ni, 1);
     for (const img of ni.images.keys()) this.imageNodes.set(img, (this.imageNodes.get(img) ?? 0) + 1);
     if (!this.nodeIndex.has(name)) {
       this.nodeIndex.set(name, this.nodeList.length);
@@ -374,6 +434,7 @@ export class Snapshot {
     const idx = this.nodeIndex.get(name);
     if (!ni || idx === undefined) return;
     for (const img of ni.images.keys()) this.imageNodes.set(img, (this.imageNodes.get(img) ?? 1) - 1);
+    this.countNode(ni, -1);
     // Swap-remove keeps removal O(1); the sampling order changing is harmless.
     const last = this.nodeList.pop()!;
     if (last !== ni) {
@@ -384,6 +445,11 @@ export class Snapshot {
     // Pods still bound to a deleted node stay on a placeholder until they go away.
     if (ni.pods.size === 0) this.infos.delete(name);
     else ni.node = { metadata: { name } };
+  }
+
+  private countNode(ni: NodeInfo, sign: number): void {
+    if (ni.unschedulable) this.unschedulableNodes += sign;
+    if (ni.hardTaints) this.hardTaintedNodes += sign;
   }
 
   private placeholder(name: string): NodeInfo {

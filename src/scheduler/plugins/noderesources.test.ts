@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Snapshot } from "../snapshot.js";
+import { Snapshot, podInfoFromPod } from "../snapshot.js";
 import { runFilterPlugin, runScorePlugin } from "../framework.js";
-import { nodeResourcesFit, nodeResourcesBalancedAllocation } from "./noderesources.js";
+import { nodeResourcesFit, nodeResourcesBalancedAllocation, insufficientResources } from "./noderesources.js";
 
 const node = (name: string, allocatable: Record<string, string>) => ({ metadata: { name }, status: { allocatable } });
 const pod = (name: string, spec: Record<string, unknown>, nodeName?: string) => ({
@@ -90,4 +90,78 @@ test("BalancedAllocation prefers balanced cpu/memory use", () => {
   // a: fractions .25/.25 → 100; b: .75/(1124Mi/4096Mi≈.274) → std≈.238 → 76
   assert.equal(s.a, 100);
   assert.equal(s.b, 76);
+});
+
+// The filter's fast path (pod requests from PodInfo, only the requested extended
+// resources walked) must give the same verdict as the full check on every case: a grid
+// of nodes (sizes, fill, extended resources) × pods (plain, init, sidecar, overhead, extended).
+test("NodeResourcesFit fast path agrees with the full check (insufficientResources)", () => {
+  const allocs: Record<string, string>[] = [
+    { cpu: "1", memory: "1Gi", pods: "2" },
+    { cpu: "4", memory: "32Gi", pods: "110", "ephemeral-storage": "100Gi" },
+    { cpu: "2", memory: "4Gi", pods: "10", "example.com/gpu": "1", "hugepages-2Mi": "64Mi" },
+    { pods: "0" },
+    {},
+  ];
+  const pods: Record<string, unknown>[] = [
+    containers({}),
+    containers({ cpu: "100m", memory: "500Mi" }),
+    containers({ cpu: "600m" }, { cpu: "600m" }),
+    containers({ "ephemeral-storage": "1Gi" }),
+    containers({ "example.com/gpu": "1" }),
+    containers({ "example.com/gpu": "2", "hugepages-2Mi": "32Mi" }),
+    containers({ "example.com/gpu": "0", cpu: "1" }),
+    { ...containers({ cpu: "500m" }), initContainers: [{ name: "i", image: "x", ...req({ cpu: "1500m" }) }] },
+    { ...containers({ cpu: "600m" }), initContainers: [{ name: "s", image: "x", restartPolicy: "Always", ...req({ cpu: "600m", memory: "1Gi" }) }] },
+    { ...containers({ cpu: "900m" }), overhead: { cpu: "200m", memory: "100Mi" } },
+  ];
+  const fills = [[], [containers({ cpu: "500m", memory: "512Mi", "example.com/gpu": "1" })], [containers({}), containers({ cpu: "1" })]];
+  let checked = 0;
+  for (const alloc of allocs) {
+    for (const fill of fills) {
+      const snap = Snapshot.fromObjects([node("n", alloc)], fill.map((s, i) => pod(`e${i}`, s, "n")));
+      const ni = snap.get("n")!;
+      for (const p of pods) {
+        const info = podInfoFromPod(pod("p", p));
+        const ctx = { pod: info, snapshot: snap, state: new Map() };
+        const want = insufficientResources(ctx, ni);
+        assert.deepEqual(nodeResourcesFit.filter!(ctx, ni)?.reasons ?? [], want, JSON.stringify({ alloc, fill: fill.length, p }));
+        checked++;
+      }
+    }
+  }
+  assert.equal(checked, allocs.length * fills.length * pods.length);
+});
+
+test("PodInfo lists only the extended resources a pod requests", () => {
+  assert.deepEqual(podInfoFromPod(pod("p", containers({ cpu: "1" }))).scalarRequests, []);
+  assert.deepEqual(podInfoFromPod(pod("p", containers({ "example.com/gpu": "0", "hugepages-1Gi": "1Gi" }))).scalarRequests, ["hugepages-1Gi"]);
+});
+
+// The array-free BalancedAllocation must score exactly like the general form it replaced.
+test("BalancedAllocation equals the n-resource standard deviation form, bit for bit", () => {
+  const reference = (cpuReq: number, cpuAlloc: number, memReq: number, memAlloc: number): number => {
+    const fractions: number[] = [];
+    if (cpuAlloc > 0) fractions.push(Math.min(1, cpuReq / cpuAlloc));
+    if (memAlloc > 0) fractions.push(Math.min(1, memReq / memAlloc));
+    if (fractions.length < 2) return 100;
+    const mean = fractions.reduce((a, b) => a + b, 0) / fractions.length;
+    const variance = fractions.reduce((a, f) => a + (f - mean) ** 2, 0) / fractions.length;
+    return Math.floor((1 - Math.sqrt(variance)) * 100);
+  };
+  const cpus = ["0", "1", "3", "4", "7500m"];
+  const mems = ["0", "1Gi", "4Gi", "32Gi", "1000Mi"];
+  const podReqs: Record<string, string>[] = [{}, { cpu: "100m", memory: "500Mi" }, { cpu: "2", memory: "1Gi" }, { cpu: "333m", memory: "777Mi" }];
+  for (const cpu of cpus) {
+    for (const memory of mems) {
+      const snap = Snapshot.fromObjects([node("n", { cpu, memory, pods: "10" })], [pod("e", containers({ cpu: "250m", memory: "300Mi" }), "n")]);
+      const ni = snap.get("n")!;
+      for (const r of podReqs) {
+        const info = podInfoFromPod(pod("p", containers(r)));
+        const got = nodeResourcesBalancedAllocation.score!({ pod: info, snapshot: snap, state: new Map() }, ni);
+        const want = reference(ni.nonZeroCPU + info.nonZeroCPU, ni.allocatable.milliCPU, ni.nonZeroMemory + info.nonZeroMemory, ni.allocatable.memory);
+        assert.equal(got, want, JSON.stringify({ cpu, memory, r }));
+      }
+    }
+  }
 });

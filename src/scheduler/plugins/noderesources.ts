@@ -8,7 +8,19 @@
 // BalancedAllocation prefers nodes whose cpu and memory fractions stay close.
 
 import { MAX_NODE_SCORE, type CycleContext, type FilterFailure, type Plugin } from "../framework.js";
-import type { NodeInfo } from "../snapshot.js";
+import {
+  FIT_ALLOC_CPU,
+  FIT_ALLOC_EPHEMERAL,
+  FIT_ALLOC_MEMORY,
+  FIT_ALLOWED_PODS,
+  FIT_NONZERO_CPU,
+  FIT_NONZERO_MEMORY,
+  FIT_PODS,
+  FIT_REQ_CPU,
+  FIT_REQ_EPHEMERAL,
+  FIT_REQ_MEMORY,
+  type NodeInfo,
+} from "../snapshot.js";
 
 export const TOO_MANY_PODS = "Too many pods";
 
@@ -33,18 +45,26 @@ export const nodeResourcesFit: Plugin = {
   name: "NodeResourcesFit",
   weight: 1,
   filter(ctx, ni): FilterFailure | undefined {
-    // Fast path: the common case allocates nothing.
-    const r = ctx.pod.requests;
+    // Fast path, no allocation: the pod's requests were worked out once (PodInfo), the
+    // node's counts are kept incrementally in its compact `fit` array, and only the
+    // extended resources the pod actually asks for are looked at.
+    const pod = ctx.pod;
+    const r = pod.requests;
+    const f = ni.fit;
     if (
-      ni.pods.size + 1 <= ni.allowedPods &&
-      r.milliCPU <= ni.allocatable.milliCPU - ni.requested.milliCPU &&
-      r.memory <= ni.allocatable.memory - ni.requested.memory &&
-      r.ephemeralStorage <= ni.allocatable.ephemeralStorage - ni.requested.ephemeralStorage
+      f[FIT_PODS]! + 1 <= f[FIT_ALLOWED_PODS]! &&
+      r.milliCPU <= f[FIT_ALLOC_CPU]! - f[FIT_REQ_CPU]! &&
+      r.memory <= f[FIT_ALLOC_MEMORY]! - f[FIT_REQ_MEMORY]! &&
+      r.ephemeralStorage <= f[FIT_ALLOC_EPHEMERAL]! - f[FIT_REQ_EPHEMERAL]!
     ) {
+      const names = pod.scalarRequests;
       let scalarOk = true;
-      for (const name in r.scalar) {
-        const want = r.scalar[name]!;
-        if (want > 0 && want > (ni.allocatable.scalar[name] ?? 0) - (ni.requested.scalar[name] ?? 0)) scalarOk = false;
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
+        if (r.scalar[name]! > (ni.allocatable.scalar[name] ?? 0) - (ni.requested.scalar[name] ?? 0)) {
+          scalarOk = false;
+          break;
+        }
       }
       if (scalarOk) return undefined;
     }
@@ -53,8 +73,9 @@ export const nodeResourcesFit: Plugin = {
   },
   // LeastAllocated over cpu and memory, weight 1 each (upstream default scoring strategy).
   score(ctx, ni): number {
-    const cpu = leastAllocated(ni.nonZeroCPU + ctx.pod.nonZeroCPU, ni.allocatable.milliCPU);
-    const mem = leastAllocated(ni.nonZeroMemory + ctx.pod.nonZeroMemory, ni.allocatable.memory);
+    const f = ni.fit;
+    const cpu = leastAllocated(f[FIT_NONZERO_CPU]! + ctx.pod.nonZeroCPU, f[FIT_ALLOC_CPU]!);
+    const mem = leastAllocated(f[FIT_NONZERO_MEMORY]! + ctx.pod.nonZeroMemory, f[FIT_ALLOC_MEMORY]!);
     return Math.floor((cpu + mem) / 2);
   },
 };
@@ -68,12 +89,17 @@ export const nodeResourcesBalancedAllocation: Plugin = {
   name: "NodeResourcesBalancedAllocation",
   weight: 1,
   score(ctx, ni): number {
-    const fractions: number[] = [];
-    if (ni.allocatable.milliCPU > 0) fractions.push(Math.min(1, (ni.nonZeroCPU + ctx.pod.nonZeroCPU) / ni.allocatable.milliCPU));
-    if (ni.allocatable.memory > 0) fractions.push(Math.min(1, (ni.nonZeroMemory + ctx.pod.nonZeroMemory) / ni.allocatable.memory));
-    if (fractions.length < 2) return MAX_NODE_SCORE;
-    const mean = fractions.reduce((a, b) => a + b, 0) / fractions.length;
-    const variance = fractions.reduce((a, f) => a + (f - mean) ** 2, 0) / fractions.length;
+    // Upstream's standard deviation of the cpu and memory requested fractions, in the
+    // same arithmetic steps as the general n-resource form (mean, then variance), so the
+    // scores are the same to the last bit, but without arrays per node.
+    const f = ni.fit;
+    const allocCPU = f[FIT_ALLOC_CPU]!;
+    const allocMem = f[FIT_ALLOC_MEMORY]!;
+    if (!(allocCPU > 0) || !(allocMem > 0)) return MAX_NODE_SCORE;
+    const f1 = Math.min(1, (f[FIT_NONZERO_CPU]! + ctx.pod.nonZeroCPU) / allocCPU);
+    const f2 = Math.min(1, (f[FIT_NONZERO_MEMORY]! + ctx.pod.nonZeroMemory) / allocMem);
+    const mean = (f1 + f2) / 2;
+    const variance = ((f1 - mean) ** 2 + (f2 - mean) ** 2) / 2;
     return Math.floor((1 - Math.sqrt(variance)) * MAX_NODE_SCORE);
   },
 };

@@ -10,6 +10,8 @@ const UNSCHEDULABLE_TAINT = { key: "node.kubernetes.io/unschedulable", effect: "
 
 export const nodeUnschedulable: Plugin = {
   name: "NodeUnschedulable",
+  // With no cordoned node in the cache the filter would pass everywhere: skip it.
+  preFilter: (ctx) => (ctx.snapshot.unschedulableNodes > 0 ? undefined : "skip"),
   filter(ctx, ni) {
     if (!ni.unschedulable) return undefined;
     return tolerated(ctx.pod.tolerations, UNSCHEDULABLE_TAINT) ? undefined : unresolvable(NODE_UNSCHEDULABLE);

@@ -39,13 +39,18 @@ export function untoleratedTaintMessage(taint: Taint): string {
 export const taintToleration: Plugin = {
   name: "TaintToleration",
   weight: 3,
+  // With no NoSchedule/NoExecute taint on any node the filter would pass everywhere: skip it.
+  preFilter: (ctx) => (ctx.snapshot.hardTaintedNodes > 0 ? undefined : "skip"),
   filter(ctx, ni) {
-    if (ni.taints.length === 0) return undefined;
+    if (!ni.hardTaints) return undefined;
     const taint = firstUntoleratedTaint(ni.taints, ctx.pod.tolerations);
     return taint ? unresolvable(untoleratedTaintMessage(taint)) : undefined;
   },
   // Raw score: number of untolerated PreferNoSchedule taints; fewer is better.
   score(ctx, ni) {
+    // A flag on the node itself: most nodes have no PreferNoSchedule taint, and this
+    // avoids touching their taint arrays at all.
+    if (!ni.softTaints) return 0;
     let n = 0;
     for (const taint of ni.taints) {
       if (taint.effect !== "PreferNoSchedule") continue;
