@@ -1,18 +1,21 @@
 // REST handlers for resource requests: maps RequestInfo + query parameters onto the
 // registry's verbs (https://kubernetes.io/docs/reference/using-api/api-concepts/),
-// renders Tables when asked, and streams watches as newline-delimited JSON.
+// renders Tables when asked, and streams watches as newline-delimited JSON (one shared
+// serialization per event and form, watchencoding.ts; per-watcher backpressure, watchstream.ts).
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BadRequest, MethodNotAllowed, NotFoundPath, StatusError } from "../apimachinery/errors.js";
-import type { KObject, WatchEvent } from "../apimachinery/types.js";
+import type { KObject } from "../apimachinery/types.js";
 import type { ResourceDef } from "../api/types.js";
 import type { Registry } from "./registry.js";
 import type { RequestInfo } from "./requestinfo.js";
-import { decodeBody, parseAccept, readBody, sendJSON, warningHeaders } from "./negotiation.js";
+import { decodeBody, parseAccept, readBody, sendJSON, warningHeaders, type AcceptInfo } from "./negotiation.js";
 import { parseFieldValidation } from "./fieldvalidation.js";
 import { patchKindOf } from "./patching.js";
 import { deleteCollection, deleteObject, type DeleteOptions } from "./deletion.js";
 import { watchObjects } from "./watch.js";
+import { watchFrame, type WatchWrapper } from "./watchencoding.js";
+import { DEFAULT_WATCH_BUFFER_LIMIT, WatchStream } from "./watchstream.js";
 import { bindPod, evictPod, finalizeNamespace, getScale, patchScale, updateScale } from "./subresources.js";
 import { parseIncludeObject, partialObjectMetadata, toTable } from "./tables.js";
 import { checkBody } from "./fieldvalidation.js";
@@ -27,6 +30,8 @@ export interface HandlerDeps {
   streaming?: StreamingHandler;
   /** Default and max watch duration when timeoutSeconds is absent (upstream: 30–60 min). */
   defaultWatchTimeoutSeconds?: number;
+  /** Unsent bytes a watch may queue before it is closed as unresponsive (default 8 MiB). */
+  watchBufferLimitBytes?: number;
 }
 
 function intParam(q: URLSearchParams, name: string): number | undefined {
@@ -111,7 +116,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       return sendJSON(res, 200, list);
     }
     case "watch":
-      return serveWatch(req, res, def, ns, info, query, deps, accept.table);
+      return serveWatch(req, res, def, ns, info, query, deps, accept);
     case "create": {
       const b = await body();
       if (sub === "binding" && def.plural === "pods") return send(201, await bindPod(reg, def, ns!, info.name!, b.value));
@@ -194,38 +199,35 @@ async function serveWatch(
   info: RequestInfo,
   query: URLSearchParams,
   deps: HandlerDeps,
-  asTable: boolean,
+  accept: AcceptInfo,
 ): Promise<void> {
   const max = deps.defaultWatchTimeoutSeconds ?? 1800;
   const timeout = intParam(query, "timeoutSeconds") ?? Math.floor(max * (1 + Math.random()));
   let fieldSelector = query.get("fieldSelector") ?? undefined;
   if (info.name) fieldSelector = [fieldSelector, `metadata.name=${info.name}`].filter(Boolean).join(",");
-  const include = parseIncludeObject(query.get("includeObject"));
   // Reject bad selectors with a Status before the stream starts.
   new Selection(def, query.get("labelSelector") ?? undefined, fieldSelector);
-  let first = true;
-  const encode = (ev: WatchEvent): string => {
-    let object: unknown = ev.object;
-    if (asTable && (ev.type === "ADDED" || ev.type === "MODIFIED" || ev.type === "DELETED")) {
-      object = toTable(def, [ev.object], { resourceVersion: ev.object.metadata.resourceVersion }, include, first);
-      first = false;
-    }
-    return JSON.stringify({ type: ev.type, object }) + "\n";
-  };
+  // The form decides which shared bytes (watchencoding.ts) this watcher gets.
+  const wrapper: WatchWrapper = accept.table
+    ? { as: "Table", include: parseIncludeObject(query.get("includeObject")) }
+    : accept.partialMetadata
+      ? { as: "PartialObjectMetadata" }
+      : { as: "Object" };
+  let first = true; // a Table watch's first object event carries the column definitions
   res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-cache, private", "Transfer-Encoding": "chunked" });
   res.flushHeaders();
   let done = false;
-  const finish = () => {
-    if (done) return;
+  let w: { stop(): void } | undefined;
+  const out = new WatchStream(res, deps.watchBufferLimitBytes ?? DEFAULT_WATCH_BUFFER_LIMIT, () => {
     done = true;
     clearTimeout(timer);
     w?.stop();
-    res.end();
-  };
+  });
+  const finish = () => out.end();
   const timer = setTimeout(finish, timeout * 1000);
   req.on("close", finish);
   res.on("close", finish);
-  let w: { stop(): void } | undefined;
+  let replaying = true;
   w = await watchObjects(
     deps.registry,
     def,
@@ -238,9 +240,12 @@ async function serveWatch(
     },
     (ev) => {
       if (done) return;
-      res.write(encode(ev));
+      const columns = first && wrapper.as === "Table" && ev.type !== "BOOKMARK" && ev.type !== "ERROR";
+      if (columns) first = false;
+      out.push(watchFrame(def, ev, wrapper, columns), replaying);
       if (ev.type === "ERROR") finish();
     },
   );
+  replaying = false;
   if (done) w.stop();
 }

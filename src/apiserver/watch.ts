@@ -4,6 +4,9 @@
 // resourceVersion ends the watch with an ERROR event carrying a 410 Expired Status.
 // With selectors, an object moving into the selection is ADDED and one moving out is
 // DELETED, as upstream's watch filter does. Bookmarks carry progress when asked for.
+// Stored events are decoded once for all watchers (ObjectStore.decodeShared): emitted
+// objects of live events are shared and deep-frozen, so a consumer copies before it
+// changes one; only the selection is per watcher.
 
 import { Gone } from "../apimachinery/errors.js";
 import type { KObject, WatchEvent } from "../apimachinery/types.js";
@@ -70,7 +73,7 @@ export async function watchObjects(
     for (const ev of events) {
       if (stopped) return;
       lastRev = ev.kv.modRevision;
-      const cur = reg.objects.decode(def, ev.kv);
+      const cur = reg.objects.decodeShared(def, ev.kv);
       if (ev.type === "delete") {
         if (sel.matches(cur)) emit({ type: "DELETED", object: cur });
         continue;
@@ -80,7 +83,7 @@ export async function watchObjects(
         if (now) emit({ type: "ADDED", object: cur });
         continue;
       }
-      const before = sel.everything ? true : sel.matches(reg.objects.decode(def, ev.prevKv));
+      const before = sel.everything ? true : sel.matches(reg.objects.decodeShared(def, ev.prevKv));
       if (now && before) emit({ type: "MODIFIED", object: cur });
       else if (now) emit({ type: "ADDED", object: cur });
       else if (before) emit({ type: "DELETED", object: cur });
