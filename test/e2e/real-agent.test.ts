@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventually, freePort, missingKubectl, openWatch, repoRoot, show, startTug, type Tug } from "./harness.js";
-import { httpGet, nodeLeaks, serverPortFlags, tugCommand } from "./real-node.js";
+import { getJSON, httpGet, serverPortFlags, stopAndTearDown, tugCommand } from "./real-node.js";
 import { realNodeSkipReason } from "../../src/agent/testing.js";
 import { CriRuntime } from "../../src/agent/runtime/cri/runtime.js";
 import { containerdPaths } from "../../src/agent/containerd.js";
@@ -27,11 +27,6 @@ const NODE = "k4-e2e-node";
 
 const skip = realNodeSkipReason() || missingKubectl();
 
-async function getJSON(tug: Tug, args: string[]): Promise<any> {
-  const r = await tug.kubectl([...args, "-o", "json"]);
-  assert.equal(r.code, 0, show(r));
-  return JSON.parse(r.stdout);
-}
 
 const ready = (p: any) => p?.status?.phase === "Running" && (p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
 
@@ -59,14 +54,7 @@ describe("real agent: tug up with containerd", { skip, timeout: 900_000 }, () =>
 
   after(async () => {
     if (!tug) return;
-    await tug.stop("SIGTERM");
-    // Pods outlive a plain stop (k3s behaviour); `tug down` removes them and the node's host state.
-    const down = await tugCommand(["down", "--data-dir", tug.dataDir, "--cni-bridge", BRIDGE]);
-    const dataDir = tug.dataDir;
-    await tug.cleanup();
-    assert.equal(down.code, 0, down.out);
-    const leaks = nodeLeaks(dataDir, BRIDGE, podUIDs);
-    assert.deepEqual(leaks, [], "tug down left things behind");
+    assert.deepEqual(await stopAndTearDown(tug, BRIDGE, podUIDs), [], "tug down left things behind");
   });
 
   test("the node registers Ready with capacity, nodeInfo, addresses and a Lease", async () => {

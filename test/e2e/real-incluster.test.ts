@@ -30,7 +30,7 @@ import { join } from "node:path";
 import { Duplex } from "node:stream";
 import { connect } from "node:tls";
 import { eventually, kubectlBinary, missingKubectl, show, startTug, type Tug } from "./harness.js";
-import { nodeLeaks, tugCommand } from "./real-node.js";
+import { getJSON, stopAndTearDown, tugCommand } from "./real-node.js";
 import { realNodeSkipReason } from "../../src/agent/testing.js";
 
 const BRIDGE = "tugic0";
@@ -40,11 +40,6 @@ const NODE = "ic-e2e-node";
 
 const skip = realNodeSkipReason() || missingKubectl();
 
-async function getJSON(tug: Tug, args: string[]): Promise<any> {
-  const r = await tug.kubectl([...args, "-o", "json"]);
-  assert.equal(r.code, 0, show(r));
-  return JSON.parse(r.stdout);
-}
 
 const sh = (cmd: string, args: string[]) => {
   try {
@@ -113,12 +108,7 @@ describe("in-cluster API access with a non-default service range", { skip, timeo
 
   after(async () => {
     if (!tug) return;
-    await tug.stop("SIGTERM");
-    const down = await tugCommand(["down", "--data-dir", tug.dataDir, "--cni-bridge", BRIDGE]);
-    const dataDir = tug.dataDir;
-    await tug.cleanup();
-    assert.equal(down.code, 0, down.out);
-    const leaks = nodeLeaks(dataDir, BRIDGE, podUIDs);
+    const leaks = await stopAndTearDown(tug, BRIDGE, podUIDs);
     const routes = unreachableRoutes();
     for (const cidr of [SERVICE_CIDR, CLUSTER_CIDR]) if (routes.includes(cidr)) leaks.push(`unreachable route ${cidr}`);
     for (const l of sh("ip", ["rule", "show"]).split("\n")) if (l.includes("10.45.0.0/16")) leaks.push(`ip rule ${l.trim()}`);

@@ -17,7 +17,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { eventually, missingKubectl, show, startTug, type KubectlOptions, type Tug } from "./harness.js";
-import { nodeLeaks, tugCommand } from "./real-node.js";
+import { stopAndTearDown } from "./real-node.js";
 import { realNodeSkipReason } from "../../src/agent/testing.js";
 
 const BRIDGE = "tugrl0";
@@ -162,13 +162,7 @@ describe("real node: container lifecycle through tug up and kubectl", { skip, ti
 
   after(async () => {
     if (!tug) return;
-    await tug.stop("SIGTERM");
-    // Pods outlive a plain stop (k3s behaviour); `tug down` removes them and the node's host state.
-    const down = await tugCommand(["down", "--data-dir", tug.dataDir, "--cni-bridge", BRIDGE]);
-    const dataDir = tug.dataDir;
-    await tug.cleanup();
-    assert.equal(down.code, 0, down.out);
-    assert.deepEqual(nodeLeaks(dataDir, BRIDGE, podUIDs), [], "tug down left things behind");
+    assert.deepEqual(await stopAndTearDown(tug, BRIDGE, podUIDs), [], "tug down left things behind");
   });
 
   test("a container exiting 1 goes into CrashLoopBackOff with growing delays, BackOff events and logs --previous", async () => {

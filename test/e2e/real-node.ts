@@ -6,7 +6,8 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
-import { freePort, repoRoot } from "./harness.js";
+import assert from "node:assert/strict";
+import { freePort, repoRoot, show, type Tug } from "./harness.js";
 
 /** Runs `tug ARGS` (from source, like the harness) to completion. */
 export function tugCommand(args: string[]): Promise<{ code: number; out: string }> {
@@ -76,4 +77,25 @@ export function nodeLeaks(dataDir: string, bridge: string, podUIDs: Iterable<str
     for (const uid of podUIDs) if (existsSync(join("/sys/fs/cgroup", ctrl, "tugboat", `pod${uid}`))) leaks.push(`cgroup ${ctrl}/tugboat/pod${uid}`);
   }
   return leaks;
+}
+
+/** `kubectl ARGS -o json`, parsed; fails the test on a non-zero exit. */
+export async function getJSON(tug: Tug, args: string[]): Promise<any> {
+  const r = await tug.kubectl([...args, "-o", "json"]);
+  assert.equal(r.code, 0, show(r));
+  return JSON.parse(r.stdout);
+}
+
+/**
+ * Stops a `tug up` and removes its node the way a user would: pods outlive a plain stop
+ * (k3s behaviour), so `tug down` removes them and the node's host state. Returns what was
+ * left behind (empty when clean) after asserting `tug down` succeeded.
+ */
+export async function stopAndTearDown(tug: Tug, bridge: string, podUIDs: Iterable<string>): Promise<string[]> {
+  await tug.stop("SIGTERM");
+  const down = await tugCommand(["down", "--data-dir", tug.dataDir, "--cni-bridge", bridge]);
+  const dataDir = tug.dataDir;
+  await tug.cleanup();
+  assert.equal(down.code, 0, down.out);
+  return nodeLeaks(dataDir, bridge, podUIDs);
 }
