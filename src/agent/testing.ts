@@ -70,6 +70,8 @@ export interface TestNode {
   containerd: ContainerdProcess;
   runtime: CriRuntime;
   images: Awaited<ReturnType<typeof buildNodeImages>>;
+  /** How long containerd took to start and the images to import. */
+  timings: { containerdStartMs: number; imageImportMs: number };
   /** Pod UIDs the test created: their cgroups are checked for leaks. */
   trackPod(uid: string): void;
   /** Stops and removes everything; throws (after cleaning) if processes, mounts or cgroups leaked. */
@@ -136,12 +138,14 @@ export async function startTestNode(opts: TestNodeOptions): Promise<TestNode> {
   try {
     await writeNodeConflist({ confDir: containerd.paths.cniConfDir, podCIDR: opts.podCIDR, bridge: opts.bridge });
     const images = await buildNodeImages(join(dir, "images"));
-    await containerd.ready;
+    const ready = await containerd.ready;
+    const t0 = performance.now();
     for (const img of [images.pause, images.busybox]) await importImage(img.file, { address: containerd.address });
+    const timings = { containerdStartMs: Math.round(ready.startMs), imageImportMs: Math.round(performance.now() - t0) };
     rt = new CriRuntime(containerd.address, { timeoutMs: 20_000 });
     const runtime = rt;
     await waitFor("NetworkReady", async () => ((await runtime.status()).find((c) => c.type === "NetworkReady")?.status ? true : undefined));
-    return { dir, containerd, runtime, images, trackPod: (uid) => void uids.push(uid), cleanup };
+    return { dir, containerd, runtime, images, timings, trackPod: (uid) => void uids.push(uid), cleanup };
   } catch (err) {
     await cleanup().catch(() => {});
     throw err;

@@ -6,86 +6,34 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { cp, mkdtemp, rm, rmdir, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
+import { cp, rmdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import WebSocket from "ws";
-import { ContainerdProcess } from "../../containerd.js";
-import { installUnreachableRoutes, removeBridge, removeUnreachableRoutes, writeNodeConflist } from "../../cni.js";
-import { buildNodeImages, BUSYBOX_IMAGE } from "../../images/build.js";
-import { importImage } from "../../images/import.js";
+import { installUnreachableRoutes, removeUnreachableRoutes } from "../../cni.js";
+import { BUSYBOX_IMAGE } from "../../images/build.js";
+import { realNodeSkipReason, startTestNode, waitFor, type TestNode } from "../../testing.js";
 import { CriRuntime } from "./runtime.js";
 import { parseCriLogLine } from "./logformat.js";
 import type { ContainerConfig, PodSandboxConfig } from "../types.js";
-
-function which(bin: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function skipReason(): string | undefined {
-  if (process.platform !== "linux") return "not linux";
-  if (process.getuid?.() !== 0) return "needs root";
-  for (const bin of ["containerd", "runc", "ctr", "containerd-shim-runc-v2", "ip"]) if (!which(bin)) return `${bin} not installed (scripts/install-node-deps.sh)`;
-  if (!existsSync("/usr/lib/cni/bridge")) return "CNI plugins not installed (containernetworking-plugins)";
-  if (!existsSync("/bin/busybox")) return "busybox-static not installed";
-  return undefined;
-}
 
 const POD_CIDR = "10.42.99.0/24";
 // Our own cgroup parent, so the test can prove runc removed every container cgroup.
 const CGROUP_PARENT = `/tugtest-${process.pid}`;
 const BRIDGE = "tugtest0";
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
+const reason = realNodeSkipReason();
 
-const reason = skipReason();
-
-// Directories containerd 1.6 creates outside its own tree (shim sockets, CNI result cache).
-const HOST_DIRS = ["/run/containerd/s", "/run/containerd", "/var/lib/cni/results", "/var/lib/cni"];
-
-test("CRI runtime over a private containerd", { skip: reason ?? false, timeout: 120_000 }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "tugcri-"));
-  const preexisting = new Set(HOST_DIRS.filter((d) => existsSync(d)));
-  const abort = new AbortController();
-  const containerd = new ContainerdProcess({ dataDir: dir, readyTimeoutMs: 20_000 });
-  const running = containerd.start(abort.signal);
-  running.catch(() => {});
-  let rt: CriRuntime | undefined;
+test("CRI runtime over a private containerd", { skip: reason, timeout: 120_000 }, async (t) => {
+  let node: TestNode | undefined;
   const timings: Record<string, number> = {};
 
   try {
-    await writeNodeConflist({ confDir: containerd.paths.cniConfDir, podCIDR: POD_CIDR, bridge: BRIDGE });
-    const images = await buildNodeImages(join(dir, "images"));
-    const ready = await containerd.ready;
-    timings.containerdStartMs = Math.round(ready.startMs);
-
-    const t0 = performance.now();
-    for (const img of [images.pause, images.busybox]) await importImage(img.file, { address: containerd.address });
-    timings.imageImportMs = Math.round(performance.now() - t0);
-
-    // Short deadlines: a stuck call should fail the test, not stall it.
-    rt = new CriRuntime(containerd.address, { timeoutMs: 20_000 });
-    const runtime = rt;
+    node = await startTestNode({ bridge: BRIDGE, podCIDR: POD_CIDR, prefix: "tugcri-" });
+    const { dir, images } = node;
+    Object.assign(timings, node.timings);
+    const runtime: CriRuntime = node.runtime;
 
     await t.test("version, status and images", async () => {
       const v = await runtime.version();
@@ -261,22 +209,11 @@ test("CRI runtime over a private containerd", { skip: reason ?? false, timeout: 
       assert.doesNotMatch(after, /10\.4[23]\.0\.0\/16/);
     });
   } finally {
-    rt?.close();
-    abort.abort();
-    await running.catch((e) => assert.fail(`containerd stop: ${String(e)}`));
-    await removeBridge(BRIDGE).catch(() => {});
+    if (node && process.env.TUG_KEEP_LOG) await cp(node.containerd.paths.log, process.env.TUG_KEEP_LOG).catch(() => {});
+    // The fixture removes sandboxes, containerd, the bridge and the dir, and fails on leaked processes or mounts.
+    await node?.cleanup();
     await removeUnreachableRoutes(["10.42.0.0/16", "10.43.0.0/16"]).catch(() => {});
-    // Nothing may outlive the test: no processes referring to the dir, no mounts, no netns.
-    const leftovers = readdirSync("/proc")
-      .filter((p) => /^\d+$/.test(p))
-      .filter((p) => {
-        try {
-          return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir);
-        } catch {
-          return false;
-        }
-      });
-    const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(dir));
+    // Our own cgroup parent must be empty: runc removed every container cgroup.
     const cgroups: string[] = [];
     for (const ctrl of readdirSync("/sys/fs/cgroup")) {
       const parent = join("/sys/fs/cgroup", ctrl, CGROUP_PARENT);
@@ -284,12 +221,7 @@ test("CRI runtime over a private containerd", { skip: reason ?? false, timeout: 
       for (const e of readdirSync(parent, { withFileTypes: true })) if (e.isDirectory()) cgroups.push(join(parent, e.name));
       await rmdir(parent).catch(() => {});
     }
-    if (process.env.TUG_KEEP_LOG) await cp(containerd.paths.log, process.env.TUG_KEEP_LOG).catch(() => {});
-    await rm(dir, { recursive: true, force: true });
-    for (const d of HOST_DIRS) if (!preexisting.has(d)) await rmdir(d).catch(() => {}); // only if empty
     console.log(`# timings ${JSON.stringify(timings)}`);
-    assert.deepEqual(leftovers, [], "no leftover processes");
-    assert.deepEqual(mounts, [], "no leftover mounts");
     assert.deepEqual(cgroups, [], "no leftover container cgroups");
   }
 });
