@@ -54,6 +54,18 @@ export class ClusterDNSServer {
    * conntrack entry does not expect.
    */
   async listen(): Promise<{ host: string; port: number }> {
+    // With port 0 the kernel picks a free UDP port; the same number may be taken for TCP
+    // by someone else, so try again with a new pick a few times.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.listenOnce();
+      } catch (e) {
+        if ((this.opts.port ?? 10053) !== 0 || (e as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt >= 5) throw e;
+      }
+    }
+  }
+
+  private async listenOnce(): Promise<{ host: string; port: number }> {
     const host = this.opts.host ?? "0.0.0.0";
     const wildcard = host === "0.0.0.0";
     const addrs = wildcard ? localIPv4Addresses() : [host];
