@@ -2,11 +2,13 @@
 # Installs what a Tugboat node (`tug agent`) needs from Debian: containerd (with ctr),
 # runc, the CNI plugins (/usr/lib/cni), busybox-static and catatonit (the test and pause
 # images are built from them), iptables and nftables, and etcd-server (/usr/bin/etcd: the
-# etcd store backend's tests and the store benchmark start one on loopback). Idempotent:
+# etcd store backend's tests and the store benchmark start one on loopback), and
+# docker-registry (/usr/bin/docker-registry: test/e2e/real-registry.test.ts pulls through
+# CRI from one on 127.0.0.1; the package's service is not needed). Idempotent:
 # installs only the packages that are missing, running `apt-get update` once before installing.
 set -eu
 
-PACKAGES="containerd runc containernetworking-plugins busybox-static iptables nftables catatonit etcd-server"
+PACKAGES="containerd runc containernetworking-plugins busybox-static iptables nftables catatonit etcd-server docker-registry"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-node-deps: must run as root" >&2

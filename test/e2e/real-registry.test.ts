@@ -144,8 +144,8 @@ describe("real node: pulling from a docker-registry on 127.0.0.1 with imagePullS
     return r.stdout;
   };
   const registryLog = () => readFileSync(join(regDir, "registry.log"), "utf8");
-  /** Registry access-log lines fetching the manifest of TAG of demo/web (one per pull or resolve). */
-  const manifestGets = (tag: string) => registryLog().split("\n").filter((l) => l.includes(`"GET /v2/demo/web/manifests/${tag} `) && / 200 /.test(l)).length;
+  /** Registry access-log lines resolving TAG of demo/web (containerd resolves with HEAD, then GETs by digest). */
+  const manifestGets = (tag: string) => registryLog().split("\n").filter((l) => new RegExp(`"(GET|HEAD) /v2/demo/web/manifests/${tag} HTTP/[0-9.]+" 200 `).test(l)).length;
   const podYaml = (name: string, img: string, policy: string, secret = false) => `apiVersion: v1
 kind: Pod
 metadata: {name: ${name}}
@@ -165,7 +165,9 @@ ${secret ? "  imagePullSecrets: [{name: regcred}]\n" : ""}  containers:
     const p = await eventually(async () => {
       const p = await getJSON(tug, ["get", "pod", name]);
       return ready(p) && p;
-    }, 90_000, 500, `${name} Ready`);
+    }, 60_000, 500, `${name} Ready`).catch(async (err) => {
+      throw new Error(`${(err as Error).message}\n${(await tug.kubectl(["describe", "pod", name])).stdout}`);
+    });
     const r = await eventually(() => httpGet(`http://${p.status.podIP}:8080/`).catch(() => undefined), 10_000, 250, `HTTP from ${name}`);
     return { pod: p, body: r.body };
   };
@@ -216,6 +218,8 @@ auth:
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
         if (registry.exitCode === null && registry.signalCode === null) process.kill(registry.pid, "SIGKILL");
       }
+      // The registry's access log is the first thing to read when a pull fails.
+      if (process.env.TUG_SHOW_REGISTRY_LOG && regDir) console.log(registryLog());
       if (regDir) rmSync(regDir, { recursive: true, force: true });
     }
   });

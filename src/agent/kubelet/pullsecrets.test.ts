@@ -27,8 +27,20 @@ test("imagePullSecrets give the matching registry's credentials", async () => {
     });
     const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "default" }, spec: { imagePullSecrets: [{ name: "absent" }, { name: "regcred" }], containers: [] } };
     assert.deepEqual(await imagePullAuth(api.client, pod, "localhost:5000/app:1"), { serverAddress: "http://localhost:5000", username: "u", password: "p", auth: Buffer.from("u:p").toString("base64") });
-    assert.equal((await imagePullAuth(api.client, pod, "docker.io/library/busybox:1"))?.auth, "aHViOmh1Yg==");
+    const hub = await imagePullAuth(api.client, pod, "docker.io/library/busybox:1");
+    assert.equal(hub?.auth, "aHViOmh1Yg==");
+    assert.equal(hub?.serverAddress, undefined, "containerd pulls Docker Hub from registry-1.docker.io: no index.docker.io serverAddress");
     assert.equal(await imagePullAuth(api.client, pod, "quay.io/x/y"), undefined);
+    // A bare host:port key (kubectl create secret docker-registry --docker-server=HOST:PORT) gets a scheme containerd can parse.
+    const bare = { auths: { "127.0.0.1:5000": { username: "b", password: "q" } } };
+    await api.client.create("v1/secrets", {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "bare", namespace: "default" },
+      type: "kubernetes.io/dockerconfigjson",
+      data: { ".dockerconfigjson": Buffer.from(JSON.stringify(bare)).toString("base64") },
+    });
+    assert.deepEqual(await imagePullAuth(api.client, { ...pod, spec: { imagePullSecrets: [{ name: "bare" }], containers: [] } }, "127.0.0.1:5000/app:1"), { serverAddress: "https://127.0.0.1:5000", username: "b", password: "q" });
     assert.equal(await imagePullAuth(api.client, { ...pod, spec: { containers: [] } }, "localhost:5000/app:1"), undefined);
   } finally {
     await api.close();

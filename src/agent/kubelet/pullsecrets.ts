@@ -49,7 +49,13 @@ export async function imagePullAuth(client: Client, pod: KObject, image: string)
     }
     for (const [key, v] of Object.entries(entries(secret))) {
       if (normalizeKey(key) !== want || !v || typeof v !== "object") continue;
-      const auth: ImageAuth = { serverAddress: key };
+      const auth: ImageAuth = {};
+      // containerd 1.6 url.Parse()s serverAddress and drops the credentials unless its host
+      // is the host it pulls from: a bare "host:port" key (what `kubectl create secret
+      // docker-registry --docker-server=127.0.0.1:5000` writes) fails to parse, so give it a
+      // scheme; Docker Hub keys name index.docker.io while pulls go to registry-1.docker.io,
+      // so send none there (the kubelet sends none at all: the match was made here).
+      if (want !== "docker.io") auth.serverAddress = /^[a-z]+:\/\//i.test(key) ? key : `https://${key}`;
       if (v.username) auth.username = String(v.username);
       if (v.password) auth.password = String(v.password);
       if (v.auth) auth.auth = String(v.auth);
