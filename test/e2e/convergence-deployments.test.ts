@@ -148,8 +148,13 @@ describe("convergence: deployments and scheduling", { skip, timeout: 180_000, co
     await settled(ns, "web", 3);
     await c.ok(["scale", "-n", ns, "deploy/web", "--replicas=10"]);
     await settled(ns, "web", 10);
-    const nodes = new Set((await pods(ns, "web")).map((p) => p.spec.nodeName));
-    assert.equal(nodes.size, 5, "ten pods spread over all five nodes");
+    const perNode = new Map<string, number>();
+    for (const p of await pods(ns, "web")) perNode.set(p.spec.nodeName, (perNode.get(p.spec.nodeName) ?? 0) + 1);
+    // LeastAllocated spreads them; pods of the tests running beside this one load the
+    // nodes unevenly, so one node may be skipped, but none may take a pile of them.
+    const spread = JSON.stringify([...perNode]);
+    assert.ok(perNode.size >= 4, `ten pods spread over at least four of the five nodes: ${spread}`);
+    assert.ok(Math.max(...perNode.values()) <= 4, `no node takes more than four of the ten: ${spread}`);
     await c.ok(["scale", "-n", ns, "deploy/web", "--replicas=0"]);
     await c.until("no pods left", async () => (await pods(ns, "web")).length === 0);
     await settled(ns, "web", 0);
