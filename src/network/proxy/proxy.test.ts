@@ -250,7 +250,8 @@ test("service proxy programs a network namespace: ClusterIP, NodePort, hairpin, 
 
   await t.test("a deleted table is rebuilt: by the periodic check, or when an incremental apply fails", async () => {
     sh("ip", "netns", "exec", ns.node, "nft", "delete", "table", "ip", "tugboat");
-    await until(async () => (await listTable(runner)).includes("10.43.77.10"));
+    // The rules are in the kernel a moment before the proxy records the sync: wait for both.
+    await until(async () => (await listTable(runner)).includes("10.43.77.10") && proxy.lastSync?.full === true);
     assert.equal(proxy.lastSync!.full, true);
     assert.equal(Object.values(fetchFrom(ns.client, "http://10.43.77.10/", 4)).reduce((a, b) => a + b, 0), 4);
     // Deleted again, and a change arrives before the check: the failed incremental sync falls back to a full one.
