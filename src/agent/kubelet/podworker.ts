@@ -298,14 +298,24 @@ export class PodWorker {
         r.status = undefined;
         continue;
       }
-      if (r.status.state === "Exited" && r.messageFor !== r.id) {
-        r.messageFor = r.id;
-        const spec = specs.find((s) => s.name === r.name);
-        const path = String(spec?.terminationMessagePath || DEFAULT_TERMINATION_MESSAGE_PATH);
-        r.termFile ??= r.status.mounts.find((m) => m.containerPath === path)?.hostPath;
-        const msg = await terminationMessage({ file: r.termFile, policy: spec?.terminationMessagePolicy, exitCode: r.status.exitCode, logPath: r.status.logPath });
-        if (msg !== undefined) r.message = msg;
-      }
+    }
+    await this.readTerminationMessages(recs, specs);
+  }
+
+  /**
+   * The termination message of each container seen Exited, read once per instance. Also
+   * run right before status is written: a container may exit between its start and the
+   * end of the same sync (the status read after StartContainer already says Exited).
+   */
+  private async readTerminationMessages(recs: ContainerInstance[], specs: any[]): Promise<void> {
+    for (const r of recs) {
+      if (!r.id || r.status?.state !== "Exited" || r.messageFor === r.id) continue;
+      r.messageFor = r.id;
+      const spec = specs.find((s) => s.name === r.name);
+      const path = String(spec?.terminationMessagePath || DEFAULT_TERMINATION_MESSAGE_PATH);
+      r.termFile ??= r.status.mounts.find((m) => m.containerPath === path)?.hostPath;
+      const msg = await terminationMessage({ file: r.termFile, policy: spec?.terminationMessagePolicy, exitCode: r.status.exitCode, logPath: r.status.logPath });
+      if (msg !== undefined) r.message = msg;
     }
   }
 
@@ -451,6 +461,7 @@ export class PodWorker {
   private async writeStatus(pod: KObject, policy: RestartPolicy, specs: any[], initSpecs: any[], failed = false): Promise<void> {
     const records = specs.map((c) => this.records.get(c.name)!);
     const initRecords = initSpecs.map((c) => this.initRecords.get(c.name)!);
+    await this.readTerminationMessages([...initRecords, ...records].filter(Boolean), initSpecs.concat(specs));
     const status = buildPodStatus({
       records,
       initRecords,
